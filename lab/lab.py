@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Control the lvsfleet lab: QEMU/TCG guests on an isolated L2 segment.
+
+    lab.py up        build or reuse the image, boot every host of inventory/lab/hosts.yml in parallel
+    lab.py down      stop every guest, remove taps, bridge and overlays
+    lab.py status    one line per guest
+    lab.py ssh HOST [CMD...]   run a command in a guest (host key checked)
+
+The lab segment is a host bridge (lvsfleet0) with no uplink, no IPv4 address and IPv6 disabled:
+frames between guests stay inside the host kernel and reach nothing outside the lab. Each guest's
+management NIC is QEMU user networking with restrict=on (no route out) and one port forward,
+127.0.0.1:<ansible_port> -> guest:22.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+INVENTORY = REPO / "inventory" / "lab" / "hosts.yml"
+STATE = Path(os.environ.get("LVSFLEET_LAB_DIR") or "/var/tmp/lvsfleet/lab")
+BRIDGE = "lvsfleet0"
+TAP_PREFIX = "lvsf-"
+QEMU_NAME_PREFIX = "lvsfleet-lab-"
+BOOT_TIMEOUT = int(os.environ.get("LVSFLEET_BOOT_TIMEOUT", "420"))
+GUEST_MEM_MB = {"directors": 512}
+DEFAULT_MEM_MB = 384
+
+
+class LabError(Exception):
+    pass
+
+
+def log(msg: str) -> None:
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=check, text=True, **kw)
+
+
+def hosts() -> list[dict]:
+    """Every lab host, in inventory order, with its group."""
+    inv = yaml.safe_load(INVENTORY.read_text())
+    out = []
+    for group, body in inv["all"]["children"].items():
+        for name, hv in (body.get("hosts") or {}).items():
+            out.append({"name": name, "group": group, **hv})
+    for i, h in enumerate(out):
+        h["index"] = i + 1
+    return out
+
+
+def vm_dir(name: str) -> Path:
+    return STATE / "vms" / name
+
+
+def pid_of(name: str) -> int | None:
+    """The guest's QEMU pid, only if that process is really our QEMU for this guest."""
+    pidfile = vm_dir(name) / "qemu.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    return pid if (QEMU_NAME_PREFIX + name).encode() in cmdline else None
+
+
+def ssh_port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- network
+def write_sysctl(path: str, value: str) -> None:
+    p = Path("/proc/sys") / path
+    if p.exists():
+        p.write_text(value)
+
+
+def link_exists(dev: str) -> bool:
+    return Path("/sys/class/net", dev).exists()
+
+
+def make_bridge() -> None:
+    if not link_exists(BRIDGE):
+        run(["ip", "link", "add", BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0"])
+    write_sysctl(f"net/ipv6/conf/{BRIDGE}/disable_ipv6", "1")
+    run(["ip", "addr", "flush", "dev", BRIDGE])
+    run(["ip", "link", "set", BRIDGE, "up"])
+    # If the host filters bridged frames through iptables, a DROP forward policy would cut the lab.
+    if Path("/proc/sys/net/bridge/bridge-nf-call-iptables").exists():
+        if Path("/proc/sys/net/bridge/bridge-nf-call-iptables").read_text().strip() == "1":
+            log("warning: br_netfilter is active; host iptables FORWARD rules apply to lab frames")
+
+
+def make_tap(tap: str) -> None:
+    if link_exists(tap):
+        run(["ip", "link", "del", tap], check=False)
+    run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
+    write_sysctl(f"net/ipv6/conf/{tap}/disable_ipv6", "1")
+    run(["ip", "link", "set", tap, "master", BRIDGE])
+    run(["ip", "link", "set", tap, "up"])
+
+
+# ---------------------------------------------------------------- up / down
+def ensure_key() -> str:
+    key = STATE / "id_ed25519"
+    if not key.exists():
+        STATE.mkdir(parents=True, exist_ok=True)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lvsfleet-lab", "-f", str(key)])
+    return (STATE / "id_ed25519.pub").read_text().strip()
+
+
+def qemu_cmd(h: dict, image: Path, pubkey: str) -> list[str]:
+    d = vm_dir(h["name"])
+    i = h["index"]
+    append = [
+        "console=ttyS0", "quiet", "root=/dev/vda", "rw", "panic=10", "mitigations=off",
+        "systemd.show_status=false", "random.trust_cpu=on",
+        f"lvs.host={h['name']}",
+        f"lvs.addr={','.join(h.get('lab_addresses', []))}",
+        f"lvs.key={base64.b64encode(pubkey.encode()).decode()}",
+    ]
+    if h.get("lab_gateway"):
+        append.append(f"lvs.gw={h['lab_gateway']}")
+    mem = GUEST_MEM_MB.get(h["group"], DEFAULT_MEM_MB)
+    return [
+        "qemu-system-x86_64", "-name", QEMU_NAME_PREFIX + h["name"],
+        "-machine", "pc", "-accel", "tcg,thread=multi,tb-size=192", "-m", str(mem),
+        "-nodefaults", "-no-user-config", "-display", "none",
+        "-serial", f"file:{d / 'console.log'}",
+        "-kernel", str(image / "vmlinux"), "-initrd", str(image / "initrd.img"),
+        "-append", " ".join(append),
+        "-drive", f"file={d / 'disk.qcow2'},if=virtio,format=qcow2,cache=unsafe",
+        "-device", "virtio-rng-pci",
+        "-netdev", f"user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:{h['ansible_port']}-:22",
+        "-device", f"virtio-net-pci,netdev=mgmt,mac=52:54:00:aa:00:{i:02x}",
+        "-netdev", f"tap,id=lan,ifname={TAP_PREFIX}{h['name']},script=no,downscript=no",
+        "-device", f"virtio-net-pci,netdev=lan,mac=52:54:00:bb:00:{i:02x}",
+        "-daemonize", "-pidfile", str(d / "qemu.pid"),
+    ]
+
+
+def lab_is_up() -> bool:
+    return all(pid_of(h["name"]) and ssh_port_open(h["ansible_port"]) for h in hosts())
+
+
+def up() -> None:
+    if lab_is_up() and (STATE / "known_hosts").exists():
+        log("already up; reusing it")
+        return
+    if any(pid_of(h["name"]) for h in hosts()):
+        log("partly up; taking it down first")
+        down()
+    t0 = time.monotonic()
+    image = Path(run([str(REPO / "lab" / "build-image.sh")], stdout=subprocess.PIPE).stdout.strip().splitlines()[-1])
+    t_image = time.monotonic() - t0
+    pubkey = ensure_key()
+    try:
+        boot(image, pubkey)
+    except BaseException as exc:
+        log(f"up failed ({exc}); cleaning up")
+        down()
+        raise
+    log(f"up: image {t_image:.1f} s, boot {time.monotonic() - t0 - t_image:.1f} s ({len(hosts())} guests)")
+
+
+def boot(image: Path, pubkey: str) -> None:
+    make_bridge()
+    t0 = time.monotonic()
+    for h in hosts():
+        d = vm_dir(h["name"])
+        d.mkdir(parents=True, exist_ok=True)
+        for f in ("disk.qcow2", "console.log", "qemu.pid"):
+            (d / f).unlink(missing_ok=True)
+        run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
+             "-b", str(image / "rootfs.qcow2"), str(d / "disk.qcow2")])
+        make_tap(TAP_PREFIX + h["name"])
+        run(qemu_cmd(h, image, pubkey))
+    pending = {h["name"]: h for h in hosts()}
+    known = {}
+    while pending:
+        if time.monotonic() - t0 > BOOT_TIMEOUT:
+            raise LabError(f"guests not ready after {BOOT_TIMEOUT} s: {', '.join(pending)} "
+                           f"(see {STATE}/vms/<host>/console.log)")
+        for name, h in list(pending.items()):
+            if not pid_of(name):
+                raise LabError(f"{name}: QEMU exited during boot (see {vm_dir(name) / 'console.log'})")
+            text = (vm_dir(name) / "console.log").read_text(errors="replace")
+            if "LVSFLEET-READY" in text:
+                for line in text.splitlines():
+                    if line.startswith("LVSFLEET-HOSTKEY "):
+                        known[name] = f"[127.0.0.1]:{h['ansible_port']} {line.split(' ', 1)[1].strip()}"
+                if name not in known:
+                    raise LabError(f"{name}: no host key on the console")
+                log(f"{name} ready after {time.monotonic() - t0:.1f} s")
+                del pending[name]
+        time.sleep(0.3)
+    (STATE / "known_hosts").write_text("".join(known[h["name"]] + "\n" for h in hosts()))
+
+
+def down() -> None:
+    for h in hosts():
+        name = h["name"]
+        pid = pid_of(name)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(50):
+                if not pid_of(name):
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        d = vm_dir(name)
+        for f in ("disk.qcow2", "qemu.pid"):
+            (d / f).unlink(missing_ok=True)
+        tap = TAP_PREFIX + name
+        if link_exists(tap):
+            run(["ip", "link", "del", tap], check=False)
+    if link_exists(BRIDGE):
+        run(["ip", "link", "del", BRIDGE], check=False)
+    (STATE / "known_hosts").unlink(missing_ok=True)
+    log("down")
+
+
+def status() -> int:
+    rc = 0
+    for h in hosts():
+        pid = pid_of(h["name"])
+        port_ok = bool(pid) and ssh_port_open(h["ansible_port"])
+        state = "up" if port_ok else ("booting" if pid else "down")
+        rc |= state != "up"
+        print(f"{h['name']:8} {state:8} ssh 127.0.0.1:{h['ansible_port']}  pid {pid or '-'}  "
+              f"lan {','.join(h.get('lab_addresses', []))}")
+    return rc
+
+
+def ssh_argv(name: str) -> list[str]:
+    h = next((h for h in hosts() if h["name"] == name), None)
+    if h is None:
+        raise LabError(f"no lab host named {name!r}")
+    return ["ssh", "-q", "-p", str(h["ansible_port"]), "-i", str(STATE / "id_ed25519"),
+            "-o", f"UserKnownHostsFile={STATE / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes",
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "root@127.0.0.1"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("up")
+    sub.add_parser("down")
+    sub.add_parser("status")
+    p = sub.add_parser("ssh")
+    p.add_argument("host")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    args = ap.parse_args()
+    try:
+        if args.cmd == "up":
+            if os.geteuid() != 0:
+                raise LabError("must run as root (bridge and tap devices)")
+            for tool in ("qemu-system-x86_64", "qemu-img", "ssh-keygen", "ip"):
+                if not shutil.which(tool):
+                    raise LabError(f"{tool} not found: run `make setup`")
+            up()
+        elif args.cmd == "down":
+            down()
+        elif args.cmd == "status":
+            return status()
+        elif args.cmd == "ssh":
+            return subprocess.call(ssh_argv(args.host) + args.command)
+    except (LabError, subprocess.CalledProcessError) as exc:
+        log(f"error: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

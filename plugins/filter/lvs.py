@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+"""Filters that turn inventory into the one normalized service model (plugins/module_utils/lvsfleet)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from ansible.errors import AnsibleFilterError
+
+
+def _load_model():
+    name = "lvsfleet_model"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parent.parent / "module_utils" / "lvsfleet" / "model.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def lvs_normalize_services(services, var="lvs_services"):
+    """Normalize and validate a list of services; raise naming variable, item and value."""
+    model = _load_model()
+    try:
+        return model.normalize_services(services, var)
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid inventory: {exc}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"lvs_normalize_services": lvs_normalize_services}

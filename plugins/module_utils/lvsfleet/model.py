@@ -1,0 +1,242 @@
+# -*- coding: utf-8 -*-
+"""The one model of a virtual service: normalize inventory, validate it, name the bad item.
+
+Standard library only: used by the controller-side filter plugin (rendering, pre-flight checks)
+and by modules on the targets. Every error names the variable, the item and the value, e.g.
+``lvs_services[2] (web).real_servers[1].weight: 70000 is outside 0..65535``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
+SCHEDULER_FLAGS = {
+    "sh": ("sh-fallback", "sh-port"),
+    "mh": ("mh-fallback", "mh-port"),
+}
+PROTOCOLS = ("tcp", "udp", "sctp")
+FORWARDING = ("nat", "dr", "tun")
+TUNNEL_TYPES = ("ipip", "gue", "gre")
+RS_STATES = ("enabled", "drained", "disabled")
+HEALTH_TYPES = ("none", "tcp", "http", "https", "udp", "dns", "smtp", "mysql", "syslog", "custom")
+
+SERVICE_KEYS = {
+    "name", "vip", "port", "protocol", "fwmark", "scheduler", "scheduler_flags", "forwarding", "tunnel",
+    "persistence", "ops", "health_check", "quorum", "hysteresis", "sorry_server", "inhibit_on_failure",
+    "real_servers", "delay_loop", "vrrp_instance", "alpha", "omega",
+}
+RS_KEYS = {"address", "port", "weight", "state", "upper_threshold", "lower_threshold", "name"}
+HEALTH_KEYS_COMMON = {"type", "interval", "timeout", "retries", "delay_before_retry", "port"}
+HEALTH_KEYS = {
+    "none": set(),
+    "tcp": set(),
+    "http": {"path", "status", "digest", "host"},
+    "https": {"path", "status", "digest", "host"},
+    "udp": {"payload", "reply"},
+    "dns": {"query", "query_type"},
+    "smtp": {"helo"},
+    "mysql": {"user", "password"},
+    "syslog": {"transport"},
+    "custom": {"script"},
+}
+SERVICE_DEFAULTS = {
+    "protocol": "tcp",
+    "scheduler": "wlc",
+    "scheduler_flags": [],
+    "forwarding": "nat",
+    "ops": False,
+    "persistence": None,
+    "quorum": 1,
+    "hysteresis": 0,
+    "sorry_server": None,
+    "inhibit_on_failure": False,
+    "alpha": False,
+    "omega": False,
+    "delay_loop": None,
+}
+HEALTH_DEFAULTS = {"type": "tcp", "interval": 3, "timeout": 2, "retries": 2, "delay_before_retry": 1}
+
+
+class ModelError(ValueError):
+    """A bad inventory value; the message names the variable, the item and the value."""
+
+
+def _int(where: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ModelError(f"{where}: {value!r} is not an integer")
+    try:
+        n = int(value)
+    except ValueError:
+        raise ModelError(f"{where}: {value!r} is not an integer") from None
+    if not lo <= n <= hi:
+        raise ModelError(f"{where}: {n} is outside {lo}..{hi}")
+    return n
+
+
+def _addr(where: str, value) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(str(value))
+    except ValueError:
+        raise ModelError(f"{where}: {value!r} is not an IPv4 or IPv6 address") from None
+
+
+def _choice(where: str, value, choices) -> str:
+    if value not in choices:
+        raise ModelError(f"{where}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _unknown(where: str, item: dict, allowed: set) -> None:
+    extra = sorted(set(item) - allowed)
+    if extra:
+        raise ModelError(f"{where}: unknown key {extra[0]!r} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _health(where: str, hc, port: int) -> dict:
+    if hc is None:
+        hc = {}
+    if isinstance(hc, str):
+        hc = {"type": hc}
+    if not isinstance(hc, dict):
+        raise ModelError(f"{where}: {hc!r} must be a mapping with at least 'type'")
+    out = dict(HEALTH_DEFAULTS)
+    out.update(hc)
+    kind = _choice(f"{where}.type", out["type"], HEALTH_TYPES)
+    _unknown(where, hc, HEALTH_KEYS_COMMON | HEALTH_KEYS[kind])
+    out["interval"] = _int(f"{where}.interval", out["interval"], 1, 3600)
+    out["timeout"] = _int(f"{where}.timeout", out["timeout"], 1, 3600)
+    out["retries"] = _int(f"{where}.retries", out["retries"], 0, 100)
+    out["delay_before_retry"] = _int(f"{where}.delay_before_retry", out["delay_before_retry"], 0, 3600)
+    if "port" in out:
+        out["port"] = _int(f"{where}.port", out["port"], 1, 65535)
+    if kind in ("http", "https"):
+        out.setdefault("path", "/")
+        out["status"] = _int(f"{where}.status", out.get("status", 200), 100, 599)
+        if not str(out["path"]).startswith("/"):
+            raise ModelError(f"{where}.path: {out['path']!r} must start with '/'")
+    if kind == "dns":
+        out.setdefault("query", ".")
+        out["query_type"] = _choice(f"{where}.query_type", out.get("query_type", "SOA"),
+                                    ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"))
+    if kind == "custom" and not out.get("script"):
+        raise ModelError(f"{where}.script: a custom health check needs a script")
+    if kind == "syslog":
+        out["transport"] = _choice(f"{where}.transport", out.get("transport", "udp"), ("tcp", "udp"))
+    return out
+
+
+def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
+    if not isinstance(svc, dict):
+        raise ModelError(f"{var}[{i}]: {svc!r} must be a mapping")
+    label = f"{var}[{i}]" + (f" ({svc['name']})" if svc.get("name") else "")
+    _unknown(label, svc, SERVICE_KEYS)
+    out = dict(SERVICE_DEFAULTS)
+    out.update(svc)
+    if not out.get("name"):
+        raise ModelError(f"{label}.name: every service needs a name")
+    if out.get("fwmark") is not None:
+        out["fwmark"] = _int(f"{label}.fwmark", out["fwmark"], 1, 0xFFFFFFFF)
+        out["port"] = _int(f"{label}.port", out.get("port", 0), 0, 65535)
+    else:
+        out["fwmark"] = None
+        if "port" not in svc:
+            raise ModelError(f"{label}.port: required unless fwmark is set")
+        out["port"] = _int(f"{label}.port", out["port"], 0, 65535)
+    if "vip" not in svc:
+        raise ModelError(f"{label}.vip: required")
+    vip = _addr(f"{label}.vip", out["vip"])
+    out["vip"] = str(vip)
+    out["family"] = vip.version
+    out["protocol"] = _choice(f"{label}.protocol", out["protocol"], PROTOCOLS)
+    out["scheduler"] = _choice(f"{label}.scheduler", out["scheduler"], SCHEDULERS)
+    flags = out["scheduler_flags"] or []
+    if isinstance(flags, str):
+        flags = [flags]
+    for f in flags:
+        _choice(f"{label}.scheduler_flags", f, SCHEDULER_FLAGS.get(out["scheduler"], ()) or ("(none for "
+                + out["scheduler"] + ")",))
+    out["scheduler_flags"] = list(flags)
+    out["forwarding"] = _choice(f"{label}.forwarding", out["forwarding"], FORWARDING)
+    if out.get("tunnel") is not None:
+        if out["forwarding"] != "tun":
+            raise ModelError(f"{label}.tunnel: only valid with forwarding: tun")
+        out["tunnel"] = _choice(f"{label}.tunnel", out["tunnel"], TUNNEL_TYPES)
+    elif out["forwarding"] == "tun":
+        out["tunnel"] = "ipip"
+    if out["persistence"] is not None:
+        p = out["persistence"]
+        if isinstance(p, (int, str)) and not isinstance(p, bool):
+            p = {"timeout": p}
+        if not isinstance(p, dict):
+            raise ModelError(f"{label}.persistence: {p!r} must be a timeout in seconds or a mapping")
+        _unknown(f"{label}.persistence", p, {"timeout", "netmask"})
+        out["persistence"] = {"timeout": _int(f"{label}.persistence.timeout", p.get("timeout", 300), 1, 2678400)}
+        if p.get("netmask") is not None:
+            out["persistence"]["netmask"] = str(p["netmask"])
+    out["quorum"] = _int(f"{label}.quorum", out["quorum"], 1, 65535)
+    out["health_check"] = _health(f"{label}.health_check", svc.get("health_check"), out["port"])
+    if out["delay_loop"] is None:
+        out["delay_loop"] = out["health_check"]["interval"]
+    rss = svc.get("real_servers")
+    if not isinstance(rss, list) or not rss:
+        raise ModelError(f"{label}.real_servers: needs a non-empty list of real servers")
+    seen = set()
+    out["real_servers"] = []
+    for j, rs in enumerate(rss):
+        where = f"{label}.real_servers[{j}]"
+        if isinstance(rs, str):
+            rs = {"address": rs}
+        if not isinstance(rs, dict):
+            raise ModelError(f"{where}: {rs!r} must be a mapping with 'address'")
+        _unknown(where, rs, RS_KEYS)
+        if "address" not in rs:
+            raise ModelError(f"{where}.address: required")
+        addr = _addr(f"{where}.address", rs["address"])
+        if addr.version != vip.version:
+            raise ModelError(f"{where}.address: {rs['address']} is IPv{addr.version} but the VIP {vip} is "
+                             f"IPv{vip.version} (IPVS cannot mix families in one service)")
+        r = {"address": str(addr), "weight": 1, "state": "enabled",
+             "upper_threshold": 0, "lower_threshold": 0, "name": rs.get("name")}
+        r.update({k: v for k, v in rs.items() if k not in ("address", "name")})
+        r["port"] = _int(f"{where}.port", rs.get("port", out["port"]), 0, 65535)
+        if out["forwarding"] in ("dr", "tun") and out["fwmark"] is None and r["port"] != out["port"]:
+            raise ModelError(f"{where}.port: {r['port']} differs from the service port {out['port']}; "
+                             f"{out['forwarding'].upper()} cannot rewrite ports")
+        r["weight"] = _int(f"{where}.weight", r["weight"], 0, 65535)
+        r["upper_threshold"] = _int(f"{where}.upper_threshold", r["upper_threshold"], 0, 0xFFFFFFFF)
+        r["lower_threshold"] = _int(f"{where}.lower_threshold", r["lower_threshold"], 0, 0xFFFFFFFF)
+        r["state"] = _choice(f"{where}.state", r["state"], RS_STATES)
+        key = (r["address"], r["port"])
+        if key in seen:
+            raise ModelError(f"{where}: {r['address']}:{r['port']} is listed twice")
+        seen.add(key)
+        out["real_servers"].append(r)
+    return out
+
+
+def service_key(svc: dict) -> str:
+    if svc["fwmark"] is not None:
+        return f"fwmark {svc['fwmark']} (IPv{svc['family']})"
+    host = f"[{svc['vip']}]" if svc["family"] == 6 else svc["vip"]
+    return f"{svc['protocol']} {host}:{svc['port']}"
+
+
+def normalize_services(services, var: str = "lvs_services") -> list[dict]:
+    """Normalize and validate a whole service list, including checks across services."""
+    if services is None:
+        return []
+    if not isinstance(services, list):
+        raise ModelError(f"{var}: must be a list of services, got {type(services).__name__}")
+    out, keys, names = [], {}, {}
+    for i, svc in enumerate(services):
+        n = normalize_service(svc, i, var)
+        k = service_key(n)
+        if k in keys:
+            raise ModelError(f"{var}[{i}] ({n['name']}): {k} is already declared by {var}[{keys[k]}]")
+        if n["name"] in names:
+            raise ModelError(f"{var}[{i}].name: {n['name']!r} is already used by {var}[{names[n['name']]}]")
+        keys[k] = i
+        names[n["name"]] = i
+        out.append(n)
+    return out
