@@ -5,6 +5,7 @@
     lab.py down      stop every guest, remove taps, bridge and overlays
     lab.py status    one line per guest
     lab.py ssh HOST [CMD...]   run a command in a guest (host key checked)
+    lab.py probe VIP:PORT N    N HTTP requests from the client guest; prints the demo summary line
 
 The lab segment is a host bridge (lvsfleet0) with no uplink, no IPv4 address and IPv6 disabled:
 frames between guests stay inside the host kernel and reach nothing outside the lab. Each guest's
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import shutil
 import signal
@@ -29,7 +31,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 INVENTORY = REPO / "inventory" / "lab" / "hosts.yml"
-STATE = Path(os.environ.get("LVSFLEET_LAB_DIR") or "/var/tmp/lvsfleet/lab")
+STATE = Path("/var/tmp/lvsfleet/lab")  # also named in inventory/lab/group_vars/all/connection.yml
 BRIDGE = "lvsfleet0"
 TAP_PREFIX = "lvsf-"
 QEMU_NAME_PREFIX = "lvsfleet-lab-"
@@ -259,6 +261,18 @@ def ssh_argv(name: str) -> list[str]:
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "root@127.0.0.1"]
 
 
+def probe(target: str, count: int) -> int:
+    """Run lab/probe.py on the client guest; print its JSON and one summary line."""
+    script = (REPO / "lab" / "probe.py").read_bytes()
+    out = subprocess.run(ssh_argv("client") + ["python3", "-", target, str(count)], input=script,
+                         stdout=subprocess.PIPE, check=True).stdout.decode()
+    result = json.loads(out.strip().splitlines()[-1])
+    print(json.dumps(result))
+    servers = " ".join(f"{k}={v}" for k, v in result["by_server"].items()) or "none"
+    print(f"demo: {result['ok']}/{count} requests via VIP {target} -> {servers}")
+    return 0 if result["ok"] == count else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -268,6 +282,9 @@ def main() -> int:
     p = sub.add_parser("ssh")
     p.add_argument("host")
     p.add_argument("command", nargs=argparse.REMAINDER)
+    p = sub.add_parser("probe")
+    p.add_argument("target", help="VIP:PORT")
+    p.add_argument("count", type=int)
     args = ap.parse_args()
     try:
         if args.cmd == "up":
@@ -283,6 +300,8 @@ def main() -> int:
             return status()
         elif args.cmd == "ssh":
             return subprocess.call(ssh_argv(args.host) + args.command)
+        elif args.cmd == "probe":
+            return probe(args.target, args.count)
     except (LabError, subprocess.CalledProcessError) as exc:
         log(f"error: {exc}")
         return 1

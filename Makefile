@@ -1,0 +1,65 @@
+# lvsfleet: the two commands are `make demo` (main job on the built-in lab) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Host packages: QEMU (TCG), image tools, and what the venv needs.
+APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static xz-utils \
+	openssh-client iproute2 python3 python3-venv ca-certificates
+MOLECULE_SCENARIOS := default
+DEMO_VIP := 198.51.100.10:80
+
+.PHONY: setup apt venv demo test lint unit molecule lab-up lab-down lab-status converge bench clean
+
+setup: apt venv
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+lab-up: setup
+	$(PY) lab/lab.py up
+
+lab-down:
+	@if [ -x $(PY) ]; then $(PY) lab/lab.py down; fi
+
+lab-status:
+	$(PY) lab/lab.py status
+
+converge: lab-up
+	ansible-playbook playbooks/site.yml
+
+# The main job: build or reuse the image, boot the lab, deploy, send 100 requests through the VIP.
+demo: converge
+	$(PY) lab/lab.py probe $(DEMO_VIP) 100 | tail -n 1
+
+lint: venv
+	yamllint -s .
+	ansible-lint --offline
+
+unit: venv
+	python -m pytest -q -p no:cacheprovider tests/unit
+
+# Molecule scenarios share one lab: booted once here, taken down at the end whatever happened.
+molecule: setup
+	$(PY) lab/lab.py up
+	rc=0; for s in $(MOLECULE_SCENARIOS); do \
+	  LVSFLEET_KEEP_LAB=1 molecule test -s $$s || { rc=1; break; }; \
+	done; $(PY) lab/lab.py down; exit $$rc
+
+test: lint unit molecule
+
+clean: lab-down
+	rm -rf $(VENV)

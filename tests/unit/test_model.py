@@ -1,0 +1,62 @@
+"""The service model: defaults for a minimal service, and exact messages for bad inventory."""
+import pytest
+
+from module_utils.lvsfleet.model import ModelError, normalize_services
+
+MINIMAL = {"name": "web", "vip": "198.51.100.10", "port": 80, "real_servers": ["203.0.113.21", "203.0.113.22"]}
+
+
+def svc(**over):
+    s = {k: v for k, v in MINIMAL.items()}
+    s.update(over)
+    return s
+
+
+def test_minimal_service_gets_defaults():
+    (n,) = normalize_services([MINIMAL])
+    assert n["protocol"] == "tcp" and n["scheduler"] == "wlc" and n["forwarding"] == "nat"
+    assert n["health_check"]["type"] == "tcp" and n["delay_loop"] == n["health_check"]["interval"]
+    assert [r["port"] for r in n["real_servers"]] == [80, 80]
+    assert [r["weight"] for r in n["real_servers"]] == [1, 1]
+    assert n["family"] == 4
+
+
+def test_ipv6_and_fwmark_services():
+    v6 = svc(name="v6", vip="2001:db8::10", real_servers=["2001:db8::21"])
+    fw = {"name": "fw", "vip": "198.51.100.20", "fwmark": 7, "real_servers": ["203.0.113.21"]}
+    a, b = normalize_services([v6, fw])
+    assert a["family"] == 6 and b["fwmark"] == 7 and b["port"] == 0
+
+
+BAD = [
+    ([svc(vip="198.51.100.300")], "lvs_services[0] (web).vip: '198.51.100.300' is not an IPv4 or IPv6 address"),
+    ([svc(scheduler="roundrobin")], "lvs_services[0] (web).scheduler: 'roundrobin' is not one of rr, wrr, lc, wlc, "
+                                    "lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh"),
+    ([svc(forwarding="masq")], "lvs_services[0] (web).forwarding: 'masq' is not one of nat, dr, tun"),
+    ([svc(real_servers=[{"address": "203.0.113.21", "weight": 70000}])],
+     "lvs_services[0] (web).real_servers[0].weight: 70000 is outside 0..65535"),
+    ([svc(real_servers=["203.0.113.21", "203.0.113.21"])],
+     "lvs_services[0] (web).real_servers[1]: 203.0.113.21:80 is listed twice"),
+    ([svc(forwarding="dr", real_servers=[{"address": "203.0.113.21", "port": 8080}])],
+     "lvs_services[0] (web).real_servers[0].port: 8080 differs from the service port 80; DR cannot rewrite ports"),
+    ([svc(real_servers=["2001:db8::1"])],
+     "lvs_services[0] (web).real_servers[0].address: 2001:db8::1 is IPv6 but the VIP 198.51.100.10 is IPv4 "
+     "(IPVS cannot mix families in one service)"),
+    ([svc(), svc(name="web2")], "lvs_services[1] (web2): tcp 198.51.100.10:80 is already declared by lvs_services[0]"),
+    ([svc(), svc(port=81)], "lvs_services[1].name: 'web' is already used by lvs_services[0]"),
+    ([svc(schedular="rr")], "lvs_services[0] (web): unknown key 'schedular'"),
+    ([svc(health_check={"type": "http", "payload": "x"})],
+     "lvs_services[0] (web).health_check: unknown key 'payload'"),
+    ([svc(health_check={"type": "icmp"})], "lvs_services[0] (web).health_check.type: 'icmp' is not one of"),
+    ([svc(scheduler="rr", scheduler_flags=["sh-port"])], "lvs_services[0] (web).scheduler_flags: 'sh-port'"),
+    ([svc(port="http")], "lvs_services[0] (web).port: 'http' is not an integer"),
+    ([svc(real_servers=[])], "lvs_services[0] (web).real_servers: needs a non-empty list of real servers"),
+    ({"web": MINIMAL}, "lvs_services: must be a list of services, got dict"),
+]
+
+
+@pytest.mark.parametrize("services,message", BAD, ids=[m[:60] for _, m in BAD])
+def test_bad_inventory_names_variable_item_and_value(services, message):
+    with pytest.raises(ModelError) as err:
+        normalize_services(services)
+    assert str(err.value).startswith(message)
