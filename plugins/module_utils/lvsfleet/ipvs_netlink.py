@@ -1,0 +1,470 @@
+# -*- coding: utf-8 -*-
+"""IPVS over generic netlink, Python standard library only.
+
+- one socket per run; the family is resolved once through the generic-netlink controller;
+- one dump reads every service; destination dumps are pipelined many per send;
+- changes go out as batches of messages in one ``send`` each, asking for errors only
+  (no per-message ACK), and every batch ends with one acknowledged barrier request; every
+  error reply is mapped back, by sequence number, to the request that caused it.
+
+Kernel definitions: include/uapi/linux/ip_vs.h, include/uapi/linux/genetlink.h, netlink(7).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+
+from .ipvs_state import Dest, Plan, Service, ServiceKey, Table
+
+# netlink(7)
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
+NLM_F_DUMP = 0x300
+NLA_F_NESTED = 0x8000
+NLA_TYPE_MASK = 0x3FFF
+NETLINK_GENERIC = 16
+SOL_NETLINK = 270
+NETLINK_EXT_ACK = 11
+NETLINK_CAP_ACK = 10
+SO_RCVBUFFORCE, SO_SNDBUFFORCE = 33, 32
+
+# genetlink.h
+GENL_ID_CTRL = 0x10
+CTRL_CMD_GETFAMILY = 3
+CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_VERSION = 1, 2, 3
+
+# ip_vs.h: commands
+IPVS_GENL_NAME = b"IPVS"
+IPVS_GENL_VERSION = 1
+CMD_NEW_SERVICE, CMD_SET_SERVICE, CMD_DEL_SERVICE, CMD_GET_SERVICE = 1, 2, 3, 4
+CMD_NEW_DEST, CMD_SET_DEST, CMD_DEL_DEST, CMD_GET_DEST = 5, 6, 7, 8
+CMD_NEW_DAEMON, CMD_DEL_DAEMON, CMD_GET_DAEMON = 9, 10, 11
+CMD_SET_CONFIG, CMD_GET_CONFIG, CMD_SET_INFO, CMD_GET_INFO, CMD_ZERO, CMD_FLUSH = 12, 13, 14, 15, 16, 17
+# command attributes
+CMD_ATTR_SERVICE, CMD_ATTR_DEST, CMD_ATTR_DAEMON = 1, 2, 3
+CMD_ATTR_TIMEOUT_TCP, CMD_ATTR_TIMEOUT_TCP_FIN, CMD_ATTR_TIMEOUT_UDP = 4, 5, 6
+# service attributes
+SVC_ATTR_AF, SVC_ATTR_PROTOCOL, SVC_ATTR_ADDR, SVC_ATTR_PORT, SVC_ATTR_FWMARK = 1, 2, 3, 4, 5
+SVC_ATTR_SCHED_NAME, SVC_ATTR_FLAGS, SVC_ATTR_TIMEOUT, SVC_ATTR_NETMASK = 6, 7, 8, 9
+SVC_ATTR_STATS, SVC_ATTR_PE_NAME, SVC_ATTR_STATS64 = 10, 11, 12
+# destination attributes
+DEST_ATTR_ADDR, DEST_ATTR_PORT, DEST_ATTR_FWD_METHOD, DEST_ATTR_WEIGHT = 1, 2, 3, 4
+DEST_ATTR_U_THRESH, DEST_ATTR_L_THRESH, DEST_ATTR_ACTIVE_CONNS, DEST_ATTR_INACT_CONNS = 5, 6, 7, 8
+DEST_ATTR_PERSIST_CONNS, DEST_ATTR_STATS, DEST_ATTR_ADDR_FAMILY, DEST_ATTR_STATS64 = 9, 10, 11, 12
+DEST_ATTR_TUN_TYPE, DEST_ATTR_TUN_PORT, DEST_ATTR_TUN_FLAGS = 13, 14, 15
+# stats attributes
+STATS_NAMES = {1: "conns", 2: "inpkts", 3: "outpkts", 4: "inbytes", 5: "outbytes",
+               6: "cps", 7: "inpps", 8: "outpps", 9: "inbps", 10: "outbps"}
+# info attributes
+INFO_ATTR_VERSION, INFO_ATTR_CONN_TAB_SIZE = 1, 2
+
+CONN_F_FWD_MASK = 0x0007
+
+# Errors the IPVS family returns, in the words an operator needs.
+ERRNO_HINTS = {
+    errno.EEXIST: "already exists",
+    errno.ESRCH: "no such service",
+    errno.ENOENT: "no such scheduler or persistence engine (is its ip_vs_* module available?)",
+    errno.EINVAL: "invalid argument",
+    errno.EBUSY: "busy",
+    errno.ENOMEM: "out of memory",
+    errno.EAFNOSUPPORT: "address family not supported (IPv6 IPVS?)",
+    errno.EOPNOTSUPP: "not supported by this kernel",
+    errno.ERANGE: "out of range",
+}
+
+HDR = struct.Struct("=IHHII")       # nlmsghdr: len, type, flags, seq, pid
+GENL = struct.Struct("=BBH")        # genlmsghdr: cmd, version, reserved
+NLA = struct.Struct("=HH")          # nlattr: len, type
+
+
+class NetlinkError(Exception):
+    def __init__(self, message: str, code: int = 0, request: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.request = request
+
+
+def _align(n: int) -> int:
+    return (n + 3) & ~3
+
+
+# ---------------------------------------------------------------- attribute codec
+def attr(atype: int, payload: bytes) -> bytes:
+    n = NLA.size + len(payload)
+    return NLA.pack(n, atype) + payload + b"\0" * (_align(n) - n)
+
+
+def nested(atype: int, *parts: bytes) -> bytes:
+    return attr(atype | NLA_F_NESTED, b"".join(parts))
+
+
+def u8(atype: int, v: int) -> bytes:
+    return attr(atype, struct.pack("=B", v))
+
+
+def u16(atype: int, v: int) -> bytes:
+    return attr(atype, struct.pack("=H", v))
+
+
+def u32(atype: int, v: int) -> bytes:
+    return attr(atype, struct.pack("=I", v))
+
+
+def be16(atype: int, v: int) -> bytes:
+    return attr(atype, struct.pack("!H", v))
+
+
+def be32(atype: int, v: int) -> bytes:
+    return attr(atype, struct.pack("!I", v))
+
+
+def string(atype: int, v: str) -> bytes:
+    return attr(atype, v.encode() + b"\0")
+
+
+def parse_attrs(data: bytes, offset: int = 0, end: int | None = None) -> dict[int, bytes]:
+    """Attribute type (flags masked) -> payload; later duplicates win."""
+    out = {}
+    end = len(data) if end is None else end
+    while offset + NLA.size <= end:
+        n, t = NLA.unpack_from(data, offset)
+        if n < NLA.size:
+            break
+        out[t & NLA_TYPE_MASK] = data[offset + NLA.size: offset + n]
+        offset += _align(n)
+    return out
+
+
+def get_u16(b: bytes) -> int:
+    return struct.unpack("=H", b[:2])[0]
+
+
+def get_u32(b: bytes) -> int:
+    return struct.unpack("=I", b[:4])[0]
+
+
+def get_be16(b: bytes) -> int:
+    return struct.unpack("!H", b[:2])[0]
+
+
+def get_str(b: bytes) -> str:
+    return b.split(b"\0", 1)[0].decode()
+
+
+def addr_bytes(af: int, addr: str) -> bytes:
+    raw = socket.inet_pton(af, addr)
+    return raw + b"\0" * (16 - len(raw))
+
+
+def addr_text(af: int, raw: bytes) -> str:
+    return socket.inet_ntop(af, raw[:4] if af == socket.AF_INET else raw[:16])
+
+
+def parse_stats(b: bytes) -> dict:
+    a = parse_attrs(b)
+    return {STATS_NAMES[k]: struct.unpack("=Q" if len(v) >= 8 else "=I", v[:8] if len(v) >= 8 else v[:4])[0]
+            for k, v in a.items() if k in STATS_NAMES}
+
+
+# ---------------------------------------------------------------- IPVS encoding
+def svc_id_attrs(key: ServiceKey) -> list[bytes]:
+    parts = [u16(SVC_ATTR_AF, key.af)]
+    if key.fwmark:
+        parts.append(u32(SVC_ATTR_FWMARK, key.fwmark))
+    else:
+        parts += [u16(SVC_ATTR_PROTOCOL, key.protocol), attr(SVC_ATTR_ADDR, addr_bytes(key.af, key.addr)),
+                  be16(SVC_ATTR_PORT, key.port)]
+    return parts
+
+
+def svc_full_attrs(s: Service) -> bytes:
+    mask_attr = (be32(SVC_ATTR_NETMASK, s.netmask) if s.key.af == socket.AF_INET
+                 else u32(SVC_ATTR_NETMASK, s.netmask))
+    parts = svc_id_attrs(s.key) + [
+        string(SVC_ATTR_SCHED_NAME, s.scheduler),
+        attr(SVC_ATTR_FLAGS, struct.pack("=II", s.flags, 0xFFFFFFFF)),
+        u32(SVC_ATTR_TIMEOUT, s.timeout),
+        mask_attr,
+    ]
+    if s.pe_name:
+        parts.append(string(SVC_ATTR_PE_NAME, s.pe_name))
+    return nested(CMD_ATTR_SERVICE, *parts)
+
+
+def dest_attrs(d: Dest, full: bool = True) -> bytes:
+    parts = [attr(DEST_ATTR_ADDR, addr_bytes(d.af, d.addr)), be16(DEST_ATTR_PORT, d.port)]
+    if full:
+        parts += [u32(DEST_ATTR_FWD_METHOD, d.fwd), u32(DEST_ATTR_WEIGHT, d.weight),
+                  u32(DEST_ATTR_U_THRESH, d.u_thresh), u32(DEST_ATTR_L_THRESH, d.l_thresh),
+                  u16(DEST_ATTR_ADDR_FAMILY, d.af)]
+        if d.fwd == 2:  # tunnel
+            parts += [u8(DEST_ATTR_TUN_TYPE, d.tun_type), be16(DEST_ATTR_TUN_PORT, d.tun_port),
+                      u16(DEST_ATTR_TUN_FLAGS, d.tun_flags)]
+    return nested(CMD_ATTR_DEST, *parts)
+
+
+def decode_service(payload: bytes) -> Service:
+    a = parse_attrs(payload)
+    af = get_u16(a[SVC_ATTR_AF])
+    if SVC_ATTR_FWMARK in a and get_u32(a[SVC_ATTR_FWMARK]):
+        key = ServiceKey(af=af, fwmark=get_u32(a[SVC_ATTR_FWMARK]))
+    else:
+        key = ServiceKey(af=af, protocol=get_u16(a[SVC_ATTR_PROTOCOL]),
+                         addr=addr_text(af, a[SVC_ATTR_ADDR]), port=get_be16(a[SVC_ATTR_PORT]))
+    flags = struct.unpack("=II", a[SVC_ATTR_FLAGS][:8])[0] if SVC_ATTR_FLAGS in a else 0
+    raw_mask = a.get(SVC_ATTR_NETMASK, b"\xff\xff\xff\xff")
+    netmask = struct.unpack("!I" if af == socket.AF_INET else "=I", raw_mask[:4])[0]
+    stats = a.get(SVC_ATTR_STATS64) or a.get(SVC_ATTR_STATS)
+    return Service(key=key, scheduler=get_str(a.get(SVC_ATTR_SCHED_NAME, b"")), flags=flags,
+                   timeout=get_u32(a[SVC_ATTR_TIMEOUT]) if SVC_ATTR_TIMEOUT in a else 0, netmask=netmask,
+                   pe_name=get_str(a.get(SVC_ATTR_PE_NAME, b"")), stats=parse_stats(stats) if stats else {})
+
+
+def decode_dest(payload: bytes, svc_af: int) -> Dest:
+    a = parse_attrs(payload)
+    af = get_u16(a[DEST_ATTR_ADDR_FAMILY]) if DEST_ATTR_ADDR_FAMILY in a else svc_af
+    stats = a.get(DEST_ATTR_STATS64) or a.get(DEST_ATTR_STATS)
+    d = Dest(addr=addr_text(af, a[DEST_ATTR_ADDR]), port=get_be16(a[DEST_ATTR_PORT]),
+             fwd=get_u32(a[DEST_ATTR_FWD_METHOD]) & CONN_F_FWD_MASK, weight=get_u32(a[DEST_ATTR_WEIGHT]),
+             u_thresh=get_u32(a.get(DEST_ATTR_U_THRESH, b"\0" * 4)),
+             l_thresh=get_u32(a.get(DEST_ATTR_L_THRESH, b"\0" * 4)), af=af,
+             active_conns=get_u32(a.get(DEST_ATTR_ACTIVE_CONNS, b"\0" * 4)),
+             inact_conns=get_u32(a.get(DEST_ATTR_INACT_CONNS, b"\0" * 4)),
+             persist_conns=get_u32(a.get(DEST_ATTR_PERSIST_CONNS, b"\0" * 4)),
+             stats=parse_stats(stats) if stats else {})
+    if DEST_ATTR_TUN_TYPE in a:
+        d.tun_type = a[DEST_ATTR_TUN_TYPE][0]
+    if DEST_ATTR_TUN_PORT in a:
+        d.tun_port = get_be16(a[DEST_ATTR_TUN_PORT])
+    if DEST_ATTR_TUN_FLAGS in a:
+        d.tun_flags = get_u16(a[DEST_ATTR_TUN_FLAGS])
+    return d
+
+
+# ---------------------------------------------------------------- the socket
+class IPVSNetlink:
+    """One generic-netlink socket speaking the IPVS family."""
+
+    BATCH = 1000            # requests per send
+    BUF = 8 * 1024 * 1024   # socket buffers (forced, as root)
+
+    def __init__(self, sock: socket.socket | None = None):
+        self.sock = sock or socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        for opt, fallback in ((SO_RCVBUFFORCE, socket.SO_RCVBUF), (SO_SNDBUFFORCE, socket.SO_SNDBUF)):
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, opt, self.BUF)
+            except OSError:
+                self.sock.setsockopt(socket.SOL_SOCKET, fallback, self.BUF)
+        try:  # error replies carry only the header of the failed request, not its payload
+            self.sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
+            self.sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
+        except OSError:
+            pass
+        self.sock.bind((0, 0))
+        self.seq = int.from_bytes(os.urandom(2), "little") << 8
+        self.writes = 0  # kernel write requests sent (for benchmarks and `changed` accounting)
+        self.family, self.version = self._resolve_family()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    # -- framing
+    def _msg(self, mtype: int, flags: int, cmd: int, payload: bytes, version: int = IPVS_GENL_VERSION) -> tuple:
+        self.seq += 1
+        body = GENL.pack(cmd, version, 0) + payload
+        return self.seq, HDR.pack(HDR.size + len(body), mtype, flags, self.seq, 0) + body
+
+    def _recv(self) -> bytes:
+        return self.sock.recv(1 << 20)
+
+    @staticmethod
+    def messages(data: bytes):
+        """(type, flags, seq, payload-after-nlmsghdr) for each message in a datagram."""
+        off = 0
+        while off + HDR.size <= len(data):
+            n, mtype, flags, seq, _pid = HDR.unpack_from(data, off)
+            if n < HDR.size:
+                break
+            yield mtype, flags, seq, data[off + HDR.size: off + n]
+            off += _align(n)
+
+    @staticmethod
+    def error_code(payload: bytes) -> int:
+        return -struct.unpack("=i", payload[:4])[0]
+
+    @staticmethod
+    def ext_ack_message(payload: bytes) -> str:
+        # With NETLINK_CAP_ACK the error carries the request header only; TLVs follow (NLMSGERR_ATTR_MSG=1).
+        tail = payload[4 + HDR.size:]
+        a = parse_attrs(tail)
+        return get_str(a[1]) if 1 in a else ""
+
+    # -- requests
+    def _resolve_family(self) -> tuple[int, int]:
+        seq, msg = self._msg(GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK, CTRL_CMD_GETFAMILY,
+                             attr(CTRL_ATTR_FAMILY_NAME, IPVS_GENL_NAME + b"\0"), version=1)
+        self.sock.send(msg)
+        fam = ver = None
+        while True:
+            for mtype, _f, rseq, payload in self.messages(self._recv()):
+                if rseq != seq:
+                    continue
+                if mtype == NLMSG_ERROR:
+                    code = self.error_code(payload)
+                    if code == 0:
+                        if fam is None:
+                            raise NetlinkError("IPVS generic-netlink family not found")
+                        return fam, ver
+                    if code == errno.ENOENT:
+                        raise NetlinkError("the kernel has no IPVS netlink family: load ip_vs "
+                                           "(modprobe ip_vs) or use backend=ipvsadm", code)
+                    raise NetlinkError(f"resolving the IPVS family failed: {os.strerror(code)}", code)
+                a = parse_attrs(payload, GENL.size)
+                fam = get_u16(a[CTRL_ATTR_FAMILY_ID])
+                ver = get_u32(a.get(CTRL_ATTR_VERSION, b"\1\0\0\0"))
+
+    def dump(self, cmd: int, payload: bytes = b"") -> list[bytes]:
+        """Run one dump; return each reply's attribute payload (after the genl header)."""
+        return self.dump_many([(cmd, payload)])[0]
+
+    def dump_many(self, requests: list[tuple[int, bytes]]) -> list[list[bytes]]:
+        """Pipelined dumps: many requests per send; a dump refused as busy is re-sent."""
+        results: list[list[bytes]] = [[] for _ in requests]
+        pending = list(range(len(requests)))
+        while pending:
+            by_seq, buf = {}, []
+            for i in pending[: self.BATCH]:
+                seq, msg = self._msg(self.family, NLM_F_REQUEST | NLM_F_DUMP, requests[i][0], requests[i][1])
+                by_seq[seq] = i
+                buf.append(msg)
+            self.sock.send(b"".join(buf))
+            retry, open_ = [], set(by_seq)
+            while open_:
+                for mtype, _f, seq, payload in self.messages(self._recv()):
+                    i = by_seq.get(seq)
+                    if i is None:
+                        continue
+                    if mtype == NLMSG_DONE:
+                        open_.discard(seq)
+                    elif mtype == NLMSG_ERROR:
+                        open_.discard(seq)
+                        code = self.error_code(payload)
+                        if code == errno.EBUSY:
+                            retry.append(i)
+                        elif code:
+                            raise NetlinkError(f"dump failed: {os.strerror(code)}", code)
+                    else:
+                        results[i].append(payload[GENL.size:])
+            pending = sorted(retry) + pending[self.BATCH:]
+        return results
+
+    def transact(self, requests: list[tuple[int, bytes, str]]) -> list[tuple[str, int, str]]:
+        """Send write requests in batches, errors only, each batch closed by an acknowledged barrier.
+
+        `requests`: (cmd, attribute payload, label for error messages). Returns (label, errno, text)
+        for every failed request, in request order.
+        """
+        errors = []
+        for start in range(0, len(requests), self.BATCH):
+            chunk = requests[start: start + self.BATCH]
+            labels, buf = {}, []
+            for cmd, payload, label in chunk:
+                seq, msg = self._msg(self.family, NLM_F_REQUEST, cmd, payload)
+                labels[seq] = label
+                buf.append(msg)
+            barrier, msg = self._msg(self.family, NLM_F_REQUEST | NLM_F_ACK, CMD_GET_INFO, b"")
+            buf.append(msg)
+            self.sock.send(b"".join(buf))
+            self.writes += len(chunk)
+            done = False
+            while not done:
+                for mtype, _f, seq, payload in self.messages(self._recv()):
+                    if seq == barrier:
+                        done = done or mtype == NLMSG_ERROR  # the ACK closes the batch
+                    elif mtype == NLMSG_ERROR and seq in labels:
+                        code = self.error_code(payload)
+                        if code:
+                            errors.append((labels[seq], code, self.ext_ack_message(payload)))
+        return errors
+
+    # -- IPVS
+    def info(self) -> dict:
+        replies = self._simple(CMD_GET_INFO)
+        a = parse_attrs(replies[0]) if replies else {}
+        v = get_u32(a.get(INFO_ATTR_VERSION, b"\0" * 4))
+        return {"version": f"{v >> 16}.{(v >> 8) & 0xFF}.{v & 0xFF}",
+                "conn_tab_size": get_u32(a.get(INFO_ATTR_CONN_TAB_SIZE, b"\0" * 4))}
+
+    def _simple(self, cmd: int, payload: bytes = b"") -> list[bytes]:
+        seq, msg = self._msg(self.family, NLM_F_REQUEST, cmd, payload)
+        self.sock.send(msg)
+        out = []
+        while True:
+            for mtype, _f, rseq, p in self.messages(self._recv()):
+                if rseq != seq:
+                    continue
+                if mtype == NLMSG_ERROR:
+                    code = self.error_code(p)
+                    if code:
+                        raise NetlinkError(f"IPVS request {cmd} failed: {os.strerror(code)}", code)
+                    return out
+                out.append(p[GENL.size:])
+                return out
+
+    def read_table(self, with_dests: bool = True) -> Table:
+        table: Table = {}
+        for payload in self.dump(CMD_GET_SERVICE):
+            a = parse_attrs(payload)
+            s = decode_service(a[CMD_ATTR_SERVICE])
+            table[s.key] = s
+        if with_dests and table:
+            keys = list(table)
+            reqs = [(CMD_GET_DEST, nested(CMD_ATTR_SERVICE, *svc_id_attrs(k))) for k in keys]
+            for key, replies in zip(keys, self.dump_many(reqs)):
+                svc = table[key]
+                for payload in replies:
+                    d = decode_dest(parse_attrs(payload)[CMD_ATTR_DEST], key.af)
+                    svc.dests[d.key()] = d
+        return table
+
+    def get_timeouts(self) -> dict:
+        replies = self._simple(CMD_GET_CONFIG)
+        a = parse_attrs(replies[0]) if replies else {}
+        return {"tcp": get_u32(a.get(CMD_ATTR_TIMEOUT_TCP, b"\0" * 4)),
+                "tcpfin": get_u32(a.get(CMD_ATTR_TIMEOUT_TCP_FIN, b"\0" * 4)),
+                "udp": get_u32(a.get(CMD_ATTR_TIMEOUT_UDP, b"\0" * 4))}
+
+    def set_timeouts(self, tcp: int, tcpfin: int, udp: int) -> None:
+        payload = u32(CMD_ATTR_TIMEOUT_TCP, tcp) + u32(CMD_ATTR_TIMEOUT_TCP_FIN, tcpfin) + \
+            u32(CMD_ATTR_TIMEOUT_UDP, udp)
+        errors = self.transact([(CMD_SET_CONFIG, payload, "timeouts")])
+        if errors:
+            raise NetlinkError(f"setting timeouts failed: {os.strerror(errors[0][1])}", errors[0][1])
+
+    def apply(self, plan: Plan) -> list[tuple[str, int, str]]:
+        """Send the plan (deletions first, then services, then destinations); return failures."""
+        from .ipvs_state import dest_args, service_args  # labels in ipvsadm words
+
+        reqs = []
+        for key, d in plan.del_dests:
+            reqs.append((CMD_DEL_DEST, nested(CMD_ATTR_SERVICE, *svc_id_attrs(key)) + dest_attrs(d, full=False),
+                         "-d " + " ".join(dest_args(key, d)[:4])))
+        for key in plan.del_services:
+            reqs.append((CMD_DEL_SERVICE, nested(CMD_ATTR_SERVICE, *svc_id_attrs(key)), "-D " + key.label()))
+        for s in plan.add_services:
+            reqs.append((CMD_NEW_SERVICE, svc_full_attrs(s), "-A " + " ".join(service_args(s))))
+        for s in plan.set_services:
+            reqs.append((CMD_SET_SERVICE, svc_full_attrs(s), "-E " + " ".join(service_args(s))))
+        for cmd, items, verb in ((CMD_NEW_DEST, plan.add_dests, "-a"), (CMD_SET_DEST, plan.set_dests, "-e")):
+            for key, d in items:
+                reqs.append((cmd, nested(CMD_ATTR_SERVICE, *svc_id_attrs(key)) + dest_attrs(d),
+                             verb + " " + " ".join(dest_args(key, d))))
+        return self.transact(reqs)
+
+
+def describe(code: int) -> str:
+    return ERRNO_HINTS.get(code) or os.strerror(code)
