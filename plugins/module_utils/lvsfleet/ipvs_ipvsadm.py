@@ -13,13 +13,16 @@ import socket
 
 from .ipvs_state import (
     FWD_DROUTE, FWD_MASQ, FWD_TUNNEL, PROTO_BY_NAME, SCHED_FLAG_BITS, SVC_F_ONEPACKET, SVC_F_PERSISTENT,
-    SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3, TUN_BY_NAME, Dest, Plan, Service, ServiceKey, Table,
+    SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3, TUN_BY_NAME, TUN_CSUM_FLAG, Dest, Plan, Service, ServiceKey, Table,
     default_netmask, restore_script,
 )
 
 PROTO_FLAG = {"-t": "tcp", "--tcp-service": "tcp", "-u": "udp", "--udp-service": "udp", "--sctp-service": "sctp"}
 FWD_FLAG = {"-m": FWD_MASQ, "--masquerading": FWD_MASQ, "-g": FWD_DROUTE, "--gatewaying": FWD_DROUTE,
             "-i": FWD_TUNNEL, "--ipip": FWD_TUNNEL}
+
+
+CSUM_FLAG = {v: k for k, v in TUN_CSUM_FLAG.items()}
 
 
 class IpvsadmError(Exception):
@@ -52,7 +55,7 @@ def parse_save(text: str) -> Table:
         i = 0
         while i < len(rest):
             t = rest[i]
-            if t in ("-o", "--ops", "-6", "--ipv6", *FWD_FLAG):
+            if t in ("-o", "--ops", "-6", "--ipv6", *FWD_FLAG, *CSUM_FLAG):
                 opts[t] = None
                 i += 1
             else:
@@ -96,6 +99,7 @@ def parse_save(text: str) -> Table:
                 d.tun_type = TUN_BY_NAME[opts["--tun-type"]]
             if "--tun-port" in opts:
                 d.tun_port = int(opts["--tun-port"])
+            d.tun_flags = next((CSUM_FLAG[f] for f in CSUM_FLAG if f in opts), 0)
             if key not in table:
                 raise IpvsadmError(f"ipvsadm-save line {lineno}: real server before its service: {line!r}")
             table[key].dests[d.key()] = d

@@ -2,7 +2,7 @@
 """IPVS over generic netlink, Python standard library only.
 
 - one socket per run; the family is resolved once through the generic-netlink controller;
-- one dump reads every service; destination dumps are pipelined many per send;
+- one dump reads every service, then one destination dump per service, back to back;
 - changes go out as batches of messages in one ``send`` each, asking for errors only
   (no per-message ACK), and every batch ends with one acknowledged barrier request; every
   error reply is mapped back, by sequence number, to the request that caused it.
@@ -332,34 +332,37 @@ class IPVSNetlink:
         return self.dump_many([(cmd, payload)])[0]
 
     def dump_many(self, requests: list[tuple[int, bytes]]) -> list[list[bytes]]:
-        """Pipelined dumps: many requests per send; a dump refused as busy is re-sent."""
-        results: list[list[bytes]] = [[] for _ in requests]
-        pending = list(range(len(requests)))
-        while pending:
-            by_seq, buf = {}, []
-            for i in pending[: self.BATCH]:
-                seq, msg = self._msg(self.family, NLM_F_REQUEST | NLM_F_DUMP, requests[i][0], requests[i][1])
-                by_seq[seq] = i
-                buf.append(msg)
-            self.sock.send(b"".join(buf))
-            retry, open_ = [], set(by_seq)
-            while open_:
-                for mtype, _f, seq, payload in self.messages(self._recv()):
-                    i = by_seq.get(seq)
-                    if i is None:
-                        continue
-                    if mtype == NLMSG_DONE:
-                        open_.discard(seq)
-                    elif mtype == NLMSG_ERROR:
-                        open_.discard(seq)
-                        code = self.error_code(payload)
-                        if code == errno.EBUSY:
-                            retry.append(i)
-                        elif code:
-                            raise NetlinkError(f"dump failed: {os.strerror(code)}", code)
-                    else:
-                        results[i].append(payload[GENL.size:])
-            pending = sorted(retry) + pending[self.BATCH:]
+        """Run dumps back to back on the one socket.
+
+        The kernel keeps one dump in progress per socket and finishes it (NLMSG_DONE) only while we
+        read, so a dump request sent before the previous dump is read is refused with EBUSY; each
+        request therefore goes out as soon as the previous dump's DONE has been read (a busy reply
+        is re-sent, should one still occur).
+        """
+        results: list[list[bytes]] = []
+        for cmd, payload in requests:
+            while True:
+                seq, msg = self._msg(self.family, NLM_F_REQUEST | NLM_F_DUMP, cmd, payload)
+                self.sock.send(msg)
+                out, busy, open_ = [], False, True
+                while open_:
+                    for mtype, _f, rseq, body in self.messages(self._recv()):
+                        if rseq != seq:
+                            continue
+                        if mtype == NLMSG_DONE:
+                            open_ = False
+                        elif mtype == NLMSG_ERROR:
+                            open_ = False
+                            code = self.error_code(body)
+                            if code == errno.EBUSY:
+                                busy = True
+                            elif code:
+                                raise NetlinkError(f"dump failed: {os.strerror(code)}", code)
+                        else:
+                            out.append(body[GENL.size:])
+                if not busy:
+                    results.append(out)
+                    break
         return results
 
     def transact(self, requests: list[tuple[int, bytes, str]]) -> list[tuple[str, int, str]]:

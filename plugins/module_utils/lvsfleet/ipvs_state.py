@@ -28,6 +28,8 @@ FWD_IPVSADM = {FWD_MASQ: "-m", FWD_TUNNEL: "-i", FWD_DROUTE: "-g", FWD_LOCALNODE
 TUN_IPIP, TUN_GUE, TUN_GRE = 0, 1, 2
 TUN_BY_NAME = {"ipip": TUN_IPIP, "gue": TUN_GUE, "gre": TUN_GRE}
 TUN_NAME = {v: k for k, v in TUN_BY_NAME.items()}
+# Tunnel checksum flags (IP_VS_TUNNEL_ENCAP_FLAG_*): 0 none, 1 csum, 2 remote csum.
+TUN_CSUM_FLAG = {0: "--tun-nocsum", 1: "--tun-csum", 2: "--tun-remcsum"}
 
 PROTO_BY_NAME = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "sctp": 132}
 PROTO_NAME = {v: k for k, v in PROTO_BY_NAME.items()}
@@ -269,10 +271,12 @@ def sched_flag_names(scheduler: str, flags: int) -> list[str]:
 def dest_args(key: ServiceKey, d: Dest) -> list[str]:
     svc = key.label().split(" ", 1)
     out = [svc[0], svc[1], "-r", hostport(d.addr, d.port, d.af), FWD_IPVSADM[d.fwd], "-w", str(d.weight)]
-    if d.fwd == FWD_TUNNEL and (d.tun_type != TUN_IPIP or d.tun_port):
+    if d.fwd == FWD_TUNNEL:  # as ipvsadm-save prints it
         out += ["--tun-type", TUN_NAME[d.tun_type]]
-        if d.tun_port:
+        if d.tun_type == TUN_GUE:
             out += ["--tun-port", str(d.tun_port)]
+        if d.tun_type in (TUN_GUE, TUN_GRE):
+            out.append(TUN_CSUM_FLAG.get(d.tun_flags, "--tun-nocsum"))
     if d.u_thresh:
         out += ["-x", str(d.u_thresh)]
     if d.l_thresh:

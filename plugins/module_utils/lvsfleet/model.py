@@ -22,7 +22,7 @@ RS_STATES = ("enabled", "drained", "disabled")
 HEALTH_TYPES = ("none", "tcp", "http", "https", "udp", "dns", "smtp", "mysql", "syslog", "custom")
 
 SERVICE_KEYS = {
-    "name", "vip", "port", "protocol", "fwmark", "scheduler", "scheduler_flags", "forwarding", "tunnel",
+    "name", "vip", "port", "protocol", "fwmark", "scheduler", "scheduler_flags", "forwarding", "tunnel", "tunnel_port",
     "persistence", "ops", "health_check", "quorum", "hysteresis", "sorry_server", "inhibit_on_failure",
     "real_servers", "delay_loop", "vrrp_instance", "alpha", "omega",
 }
@@ -164,6 +164,11 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
         out["tunnel"] = _choice(f"{label}.tunnel", out["tunnel"], TUNNEL_TYPES)
     elif out["forwarding"] == "tun":
         out["tunnel"] = "ipip"
+    out["tunnel_port"] = _int(f"{label}.tunnel_port", out.get("tunnel_port") or 0, 0, 65535)
+    if out["tunnel_port"] and out.get("tunnel") not in ("gue", "gre"):
+        raise ModelError(f"{label}.tunnel_port: only valid with tunnel: gue (the GUE receiver port)")
+    if out.get("tunnel") == "gue" and not out["tunnel_port"]:
+        raise ModelError(f"{label}.tunnel_port: tunnel: gue needs the UDP port of the real servers' GUE receiver")
     if out["persistence"] is not None:
         p = out["persistence"]
         if isinstance(p, (int, str)) and not isinstance(p, bool):
