@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Host packages: QEMU (TCG), image tools, and what the venv needs.
 APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static xz-utils \
 	openssh-client iproute2 python3 python3-venv ca-certificates
-MOLECULE_SCENARIOS := default
+MOLECULE_SCENARIOS := default ipvs
 DEMO_VIP := 198.51.100.10:80
 
 .PHONY: setup apt venv demo test lint unit molecule lab-up lab-down lab-status converge bench clean
@@ -60,6 +60,10 @@ molecule: setup
 	done; $(PY) lab/lab.py down; exit $$rc
 
 test: lint unit molecule
+
+# IPVS benchmark in a lab director: module core vs ipvsadm-restore vs per-rule ipvsadm vs pyroute2.
+bench: lab-up
+	PY=$(PY) benchmarks/run.sh
 
 clean: lab-down
 	rm -rf $(VENV)

@@ -89,7 +89,7 @@ def main() -> None:
     )
     ipvs, name = open_backend(module, module.params["backend"])
     try:
-        table = ipvs.read_table()
+        table = ipvs.read_table(stats=True)
         info = ipvs.info() if name == "netlink" else {}
         timeouts = ipvs.get_timeouts()
     except Exception as exc:

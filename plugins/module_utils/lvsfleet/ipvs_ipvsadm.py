@@ -115,7 +115,7 @@ class IpvsadmBackend:
         self.save_bin, self.restore_bin, self.ipvsadm_bin = save_bin, restore_bin, ipvsadm_bin
         self.writes = 0
 
-    def read_table(self, with_dests: bool = True) -> Table:
+    def read_table(self, with_dests: bool = True, stats: bool = False) -> Table:
         rc, out, err = self.run([self.save_bin, "-n"])
         if rc != 0:
             raise IpvsadmError(f"ipvsadm-save -n failed (rc={rc}): {err.strip()}")

@@ -126,29 +126,35 @@ def string(atype: int, v: str) -> bytes:
     return attr(atype, v.encode() + b"\0")
 
 
+_NLA_UNPACK = NLA.unpack_from
+_U16 = struct.Struct("=H").unpack_from
+_U32 = struct.Struct("=I").unpack_from
+_BE16 = struct.Struct("!H").unpack_from
+
+
 def parse_attrs(data: bytes, offset: int = 0, end: int | None = None) -> dict[int, bytes]:
-    """Attribute type (flags masked) -> payload; later duplicates win."""
+    """Attribute type (flags masked) -> payload; later duplicates win. Hot path of every dump."""
     out = {}
     end = len(data) if end is None else end
-    while offset + NLA.size <= end:
-        n, t = NLA.unpack_from(data, offset)
-        if n < NLA.size:
+    while offset + 4 <= end:
+        n, t = _NLA_UNPACK(data, offset)
+        if n < 4:
             break
-        out[t & NLA_TYPE_MASK] = data[offset + NLA.size: offset + n]
-        offset += _align(n)
+        out[t & NLA_TYPE_MASK] = data[offset + 4: offset + n]
+        offset += (n + 3) & ~3
     return out
 
 
 def get_u16(b: bytes) -> int:
-    return struct.unpack("=H", b[:2])[0]
+    return _U16(b)[0]
 
 
 def get_u32(b: bytes) -> int:
-    return struct.unpack("=I", b[:4])[0]
+    return _U32(b)[0]
 
 
 def get_be16(b: bytes) -> int:
-    return struct.unpack("!H", b[:2])[0]
+    return _BE16(b)[0]
 
 
 def get_str(b: bytes) -> str:
@@ -207,7 +213,7 @@ def dest_attrs(d: Dest, full: bool = True) -> bytes:
     return nested(CMD_ATTR_DEST, *parts)
 
 
-def decode_service(payload: bytes) -> Service:
+def decode_service(payload: bytes, with_stats: bool = True) -> Service:
     a = parse_attrs(payload)
     af = get_u16(a[SVC_ATTR_AF])
     if SVC_ATTR_FWMARK in a and get_u32(a[SVC_ATTR_FWMARK]):
@@ -218,23 +224,26 @@ def decode_service(payload: bytes) -> Service:
     flags = struct.unpack("=II", a[SVC_ATTR_FLAGS][:8])[0] if SVC_ATTR_FLAGS in a else 0
     raw_mask = a.get(SVC_ATTR_NETMASK, b"\xff\xff\xff\xff")
     netmask = struct.unpack("!I" if af == socket.AF_INET else "=I", raw_mask[:4])[0]
-    stats = a.get(SVC_ATTR_STATS64) or a.get(SVC_ATTR_STATS)
+    stats = (a.get(SVC_ATTR_STATS64) or a.get(SVC_ATTR_STATS)) if with_stats else None
     return Service(key=key, scheduler=get_str(a.get(SVC_ATTR_SCHED_NAME, b"")), flags=flags,
                    timeout=get_u32(a[SVC_ATTR_TIMEOUT]) if SVC_ATTR_TIMEOUT in a else 0, netmask=netmask,
                    pe_name=get_str(a.get(SVC_ATTR_PE_NAME, b"")), stats=parse_stats(stats) if stats else {})
 
 
-def decode_dest(payload: bytes, svc_af: int) -> Dest:
+_ZERO32 = b"\0" * 4
+
+
+def decode_dest(payload: bytes, svc_af: int, with_stats: bool = True) -> Dest:
     a = parse_attrs(payload)
     af = get_u16(a[DEST_ATTR_ADDR_FAMILY]) if DEST_ATTR_ADDR_FAMILY in a else svc_af
-    stats = a.get(DEST_ATTR_STATS64) or a.get(DEST_ATTR_STATS)
+    stats = (a.get(DEST_ATTR_STATS64) or a.get(DEST_ATTR_STATS)) if with_stats else None
     d = Dest(addr=addr_text(af, a[DEST_ATTR_ADDR]), port=get_be16(a[DEST_ATTR_PORT]),
              fwd=get_u32(a[DEST_ATTR_FWD_METHOD]) & CONN_F_FWD_MASK, weight=get_u32(a[DEST_ATTR_WEIGHT]),
-             u_thresh=get_u32(a.get(DEST_ATTR_U_THRESH, b"\0" * 4)),
-             l_thresh=get_u32(a.get(DEST_ATTR_L_THRESH, b"\0" * 4)), af=af,
-             active_conns=get_u32(a.get(DEST_ATTR_ACTIVE_CONNS, b"\0" * 4)),
-             inact_conns=get_u32(a.get(DEST_ATTR_INACT_CONNS, b"\0" * 4)),
-             persist_conns=get_u32(a.get(DEST_ATTR_PERSIST_CONNS, b"\0" * 4)),
+             u_thresh=get_u32(a.get(DEST_ATTR_U_THRESH, _ZERO32)),
+             l_thresh=get_u32(a.get(DEST_ATTR_L_THRESH, _ZERO32)), af=af,
+             active_conns=get_u32(a.get(DEST_ATTR_ACTIVE_CONNS, _ZERO32)),
+             inact_conns=get_u32(a.get(DEST_ATTR_INACT_CONNS, _ZERO32)),
+             persist_conns=get_u32(a.get(DEST_ATTR_PERSIST_CONNS, _ZERO32)),
              stats=parse_stats(stats) if stats else {})
     if DEST_ATTR_TUN_TYPE in a:
         d.tun_type = a[DEST_ATTR_TUN_TYPE][0]
@@ -418,11 +427,12 @@ class IPVSNetlink:
                 out.append(p[GENL.size:])
                 return out
 
-    def read_table(self, with_dests: bool = True) -> Table:
+    def read_table(self, with_dests: bool = True, stats: bool = False) -> Table:
+        """The whole table; traffic stats are decoded only when asked (the diff never needs them)."""
         table: Table = {}
         for payload in self.dump(CMD_GET_SERVICE):
             a = parse_attrs(payload)
-            s = decode_service(a[CMD_ATTR_SERVICE])
+            s = decode_service(a[CMD_ATTR_SERVICE], stats)
             table[s.key] = s
         if with_dests and table:
             keys = list(table)
@@ -430,7 +440,7 @@ class IPVSNetlink:
             for key, replies in zip(keys, self.dump_many(reqs)):
                 svc = table[key]
                 for payload in replies:
-                    d = decode_dest(parse_attrs(payload)[CMD_ATTR_DEST], key.af)
+                    d = decode_dest(parse_attrs(payload)[CMD_ATTR_DEST], key.af, stats)
                     svc.dests[d.key()] = d
         return table
 

@@ -8,6 +8,7 @@ and by modules on the targets. Every error names the variable, the item and the 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
@@ -62,7 +63,12 @@ class ModelError(ValueError):
     """A bad inventory value; the message names the variable, the item and the value."""
 
 
-def _int(where: str, value, lo: int, hi: int) -> int:
+def _int(where: str, value, lo: int, hi: int, field: str = "") -> int:
+    """`where` + `field` name the item; the message is built only when the value is bad."""
+    if type(value) is int and lo <= value <= hi:  # the common case, kept cheap for big tables
+        return value
+    if field:
+        where = f"{where}.{field}"
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ModelError(f"{where}: {value!r} is not an integer")
     try:
@@ -74,11 +80,25 @@ def _int(where: str, value, lo: int, hi: int) -> int:
     return n
 
 
-def _addr(where: str, value) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+@functools.lru_cache(maxsize=4096)
+def _parse_addr(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    # Large tables repeat the same few real-server addresses thousands of times.
     try:
-        return ipaddress.ip_address(str(value))
+        return ipaddress.ip_address(text)
     except ValueError:
-        raise ModelError(f"{where}: {value!r} is not an IPv4 or IPv6 address") from None
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _addr_text(addr) -> str:
+    return str(addr)
+
+
+def _addr(where: str, value) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    addr = _parse_addr(str(value))
+    if addr is None:
+        raise ModelError(f"{where}: {value!r} is not an IPv4 or IPv6 address")
+    return addr
 
 
 def _choice(where: str, value, choices) -> str:
@@ -197,21 +217,22 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
         _unknown(where, rs, RS_KEYS)
         if "address" not in rs:
             raise ModelError(f"{where}.address: required")
-        addr = _addr(f"{where}.address", rs["address"])
+        addr = _parse_addr(str(rs["address"])) or _addr(f"{where}.address", rs["address"])
         if addr.version != vip.version:
             raise ModelError(f"{where}.address: {rs['address']} is IPv{addr.version} but the VIP {vip} is "
                              f"IPv{vip.version} (IPVS cannot mix families in one service)")
-        r = {"address": str(addr), "weight": 1, "state": "enabled",
+        r = {"address": _addr_text(addr), "weight": 1, "state": "enabled",
              "upper_threshold": 0, "lower_threshold": 0, "name": rs.get("name")}
         r.update({k: v for k, v in rs.items() if k not in ("address", "name")})
-        r["port"] = _int(f"{where}.port", rs.get("port", out["port"]), 0, 65535)
+        r["port"] = _int(where, rs.get("port", out["port"]), 0, 65535, "port")
         if out["forwarding"] in ("dr", "tun") and out["fwmark"] is None and r["port"] != out["port"]:
             raise ModelError(f"{where}.port: {r['port']} differs from the service port {out['port']}; "
                              f"{out['forwarding'].upper()} cannot rewrite ports")
-        r["weight"] = _int(f"{where}.weight", r["weight"], 0, 65535)
-        r["upper_threshold"] = _int(f"{where}.upper_threshold", r["upper_threshold"], 0, 0xFFFFFFFF)
-        r["lower_threshold"] = _int(f"{where}.lower_threshold", r["lower_threshold"], 0, 0xFFFFFFFF)
-        r["state"] = _choice(f"{where}.state", r["state"], RS_STATES)
+        r["weight"] = _int(where, r["weight"], 0, 65535, "weight")
+        r["upper_threshold"] = _int(where, r["upper_threshold"], 0, 0xFFFFFFFF, "upper_threshold")
+        r["lower_threshold"] = _int(where, r["lower_threshold"], 0, 0xFFFFFFFF, "lower_threshold")
+        if r["state"] not in RS_STATES:
+            _choice(f"{where}.state", r["state"], RS_STATES)
         key = (r["address"], r["port"])
         if key in seen:
             raise ModelError(f"{where}: {r['address']}:{r['port']} is listed twice")
