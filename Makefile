@@ -46,7 +46,7 @@ demo: converge
 	$(PY) lab/lab.py probe $(DEMO_VIP) 100 | tail -n 1
 
 lint: venv
-	yamllint -s .
+	yamllint .
 	ansible-lint --offline
 
 unit: venv

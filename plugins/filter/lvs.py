@@ -31,6 +31,15 @@ def lvs_normalize_services(services, var="lvs_services"):
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
 
 
+def lvs_normalize_vrrp(instances, hosts=None, var="lvs_vrrp_instances"):
+    """Validate VRRP instances (ids, one MASTER, families); `hosts`: the directors."""
+    model = _load_model()
+    try:
+        return model.normalize_vrrp_instances(instances, hosts, var)
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid inventory: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
-        return {"lvs_normalize_services": lvs_normalize_services}
+        return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp}

@@ -29,7 +29,7 @@ options:
     default: false
   backend:
     description: C(netlink) speaks the IPVS generic-netlink family directly; C(ipvsadm) uses
-      C(ipvsadm-save)/C(ipvsadm-restore); C(auto) uses netlink and falls back to ipvsadm.
+      C(ipvsadm-save -n) and C(ipvsadm -R); C(auto) uses netlink and falls back to ipvsadm.
     type: str
     choices: [auto, netlink, ipvsadm]
     default: auto

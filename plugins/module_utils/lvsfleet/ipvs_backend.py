@@ -18,13 +18,12 @@ def open_backend(module, backend: str):
             if backend == "netlink":
                 module.fail_json(msg=f"IPVS netlink is unavailable: {exc}. Load ip_vs or use backend=ipvsadm.")
     save = module.get_bin_path("ipvsadm-save", required=True)
-    restore = module.get_bin_path("ipvsadm-restore", required=True)
     ipvsadm = module.get_bin_path("ipvsadm", required=True)
 
     def run(argv, data=None):
         return module.run_command(argv, data=data, binary_data=False, environ_update={"LANG": "C", "LC_ALL": "C"})
 
-    return IpvsadmBackend(run, save, restore, ipvsadm), "ipvsadm"
+    return IpvsadmBackend(run, save, ipvsadm), "ipvsadm"
 
 
 def failures_text(errors) -> str:

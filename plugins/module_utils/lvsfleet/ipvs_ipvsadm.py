@@ -1,5 +1,8 @@
 # -*- coding: utf-8 -*-
-"""The ipvsadm backend: read with `ipvsadm-save -n`, write through `ipvsadm-restore`.
+"""The ipvsadm backend: read with `ipvsadm-save -n`, write through `ipvsadm -R`.
+
+Not `ipvsadm-restore`: Debian's ipvsadm-restore runs `ipvsadm -C` before reading its input, which
+would flush every service for an incremental change. `ipvsadm -R` applies the lines as given.
 
 Same interface as the netlink backend (read_table, apply). Used where the netlink family is not
 reachable, and in tests to cross-check what netlink wrote. Commands are argument lists; the only
@@ -109,10 +112,9 @@ def parse_save(text: str) -> Table:
 class IpvsadmBackend:
     """`run(argv, data=None) -> (rc, stdout, stderr)` is the caller's command runner."""
 
-    def __init__(self, run, save_bin: str = "ipvsadm-save", restore_bin: str = "ipvsadm-restore",
-                 ipvsadm_bin: str = "ipvsadm"):
+    def __init__(self, run, save_bin: str = "ipvsadm-save", ipvsadm_bin: str = "ipvsadm"):
         self.run = run
-        self.save_bin, self.restore_bin, self.ipvsadm_bin = save_bin, restore_bin, ipvsadm_bin
+        self.save_bin, self.ipvsadm_bin = save_bin, ipvsadm_bin
         self.writes = 0
 
     def read_table(self, with_dests: bool = True, stats: bool = False) -> Table:
@@ -125,8 +127,8 @@ class IpvsadmBackend:
         return table
 
     def _add_conns(self, table: Table) -> None:
-        """Connection counters from `ipvsadm -Ln` (ipvsadm-save does not print them)."""
-        rc, out, _err = self.run([self.ipvsadm_bin, "-Ln"])
+        """Thresholds and connection counters from `ipvsadm -Ln --thresholds` (ipvsadm-save prints neither)."""
+        rc, out, _err = self.run([self.ipvsadm_bin, "-Ln", "--thresholds"])
         if rc != 0:
             return
         current = None
@@ -144,6 +146,7 @@ class IpvsadmBackend:
                 addr, port, _ = split_hostport(tok[1])
                 d = current.dests.get((addr, port))
                 if d:
+                    d.u_thresh, d.l_thresh = int(tok[2]), int(tok[3])
                     d.active_conns, d.inact_conns = int(tok[4]), int(tok[5])
 
     def apply(self, plan: Plan) -> list[tuple[str, int, str]]:
@@ -151,9 +154,9 @@ class IpvsadmBackend:
         if not script:
             return []
         self.writes += len(plan)
-        rc, out, err = self.run([self.restore_bin], data=script)
+        rc, out, err = self.run([self.ipvsadm_bin, "-R"], data=script)
         if rc != 0:
-            return [("ipvsadm-restore", rc, (err or out).strip())]
+            return [("ipvsadm -R", rc, (err or out).strip())]
         return []
 
     def get_timeouts(self) -> dict:

@@ -230,27 +230,53 @@ def decode_service(payload: bytes, with_stats: bool = True) -> Service:
                    pe_name=get_str(a.get(SVC_ATTR_PE_NAME, b"")), stats=parse_stats(stats) if stats else {})
 
 
-_ZERO32 = b"\0" * 4
+def _positions(buf: bytes, off: int, end: int, size: int = 16) -> list[int]:
+    """Offset of each attribute header by type (-1 if absent): no copies, no dict; the dump hot path."""
+    pos = [-1] * size
+    while off + 4 <= end:
+        n, t = _NLA_UNPACK(buf, off)
+        if n < 4:
+            break
+        t &= NLA_TYPE_MASK
+        if t < size:
+            pos[t] = off
+        off += (n + 3) & ~3
+    return pos
 
 
-def decode_dest(payload: bytes, svc_af: int, with_stats: bool = True) -> Dest:
-    a = parse_attrs(payload)
-    af = get_u16(a[DEST_ATTR_ADDR_FAMILY]) if DEST_ATTR_ADDR_FAMILY in a else svc_af
-    stats = (a.get(DEST_ATTR_STATS64) or a.get(DEST_ATTR_STATS)) if with_stats else None
-    d = Dest(addr=addr_text(af, a[DEST_ATTR_ADDR]), port=get_be16(a[DEST_ATTR_PORT]),
-             fwd=get_u32(a[DEST_ATTR_FWD_METHOD]) & CONN_F_FWD_MASK, weight=get_u32(a[DEST_ATTR_WEIGHT]),
-             u_thresh=get_u32(a.get(DEST_ATTR_U_THRESH, _ZERO32)),
-             l_thresh=get_u32(a.get(DEST_ATTR_L_THRESH, _ZERO32)), af=af,
-             active_conns=get_u32(a.get(DEST_ATTR_ACTIVE_CONNS, _ZERO32)),
-             inact_conns=get_u32(a.get(DEST_ATTR_INACT_CONNS, _ZERO32)),
-             persist_conns=get_u32(a.get(DEST_ATTR_PERSIST_CONNS, _ZERO32)),
-             stats=parse_stats(stats) if stats else {})
-    if DEST_ATTR_TUN_TYPE in a:
-        d.tun_type = a[DEST_ATTR_TUN_TYPE][0]
-    if DEST_ATTR_TUN_PORT in a:
-        d.tun_port = get_be16(a[DEST_ATTR_TUN_PORT])
-    if DEST_ATTR_TUN_FLAGS in a:
-        d.tun_flags = get_u16(a[DEST_ATTR_TUN_FLAGS])
+def decode_dest(payload: bytes, svc_af: int, with_stats: bool = True, off: int = 0, end: int | None = None) -> Dest:
+    """A destination from the payload of a CMD_ATTR_DEST attribute (payload[off:end])."""
+    end = len(payload) if end is None else end
+    pos = _positions(payload, off, end)
+    u32 = _U32
+    p = pos[DEST_ATTR_ADDR_FAMILY]
+    af = _U16(payload, p + 4)[0] if p >= 0 else svc_af
+    p = pos[DEST_ATTR_ADDR]
+    addr = socket.inet_ntop(af, payload[p + 4: p + (8 if af == socket.AF_INET else 20)])
+    d = Dest(addr=addr, port=_BE16(payload, pos[DEST_ATTR_PORT] + 4)[0],
+             fwd=u32(payload, pos[DEST_ATTR_FWD_METHOD] + 4)[0] & CONN_F_FWD_MASK,
+             weight=u32(payload, pos[DEST_ATTR_WEIGHT] + 4)[0], af=af)
+    for t, name in ((DEST_ATTR_U_THRESH, "u_thresh"), (DEST_ATTR_L_THRESH, "l_thresh"),
+                    (DEST_ATTR_ACTIVE_CONNS, "active_conns"), (DEST_ATTR_INACT_CONNS, "inact_conns"),
+                    (DEST_ATTR_PERSIST_CONNS, "persist_conns")):
+        p = pos[t]
+        if p >= 0:
+            setattr(d, name, u32(payload, p + 4)[0])
+    if d.fwd == 2:  # tunnel
+        p = pos[DEST_ATTR_TUN_TYPE]
+        if p >= 0:
+            d.tun_type = payload[p + 4]
+        p = pos[DEST_ATTR_TUN_PORT]
+        if p >= 0:
+            d.tun_port = _BE16(payload, p + 4)[0]
+        p = pos[DEST_ATTR_TUN_FLAGS]
+        if p >= 0:
+            d.tun_flags = _U16(payload, p + 4)[0]
+    if with_stats:
+        p = pos[DEST_ATTR_STATS64] if pos[DEST_ATTR_STATS64] >= 0 else pos[DEST_ATTR_STATS]
+        if p >= 0:
+            n = _NLA_UNPACK(payload, p)[0]
+            d.stats = parse_stats(payload[p + 4: p + n])
     return d
 
 
@@ -438,10 +464,14 @@ class IPVSNetlink:
             keys = list(table)
             reqs = [(CMD_GET_DEST, nested(CMD_ATTR_SERVICE, *svc_id_attrs(k))) for k in keys]
             for key, replies in zip(keys, self.dump_many(reqs)):
-                svc = table[key]
+                dests = table[key].dests
                 for payload in replies:
-                    d = decode_dest(parse_attrs(payload)[CMD_ATTR_DEST], key.af, stats)
-                    svc.dests[d.key()] = d
+                    # payload: one CMD_ATTR_DEST attribute whose payload is the destination
+                    n, t = _NLA_UNPACK(payload, 0)
+                    if t & NLA_TYPE_MASK != CMD_ATTR_DEST:
+                        raise NetlinkError(f"unexpected attribute {t} in a destination dump")
+                    d = decode_dest(payload, key.af, stats, 4, n)
+                    dests[(d.addr, d.port)] = d
         return table
 
     def get_timeouts(self) -> dict:

@@ -8,6 +8,7 @@ and by modules on the targets. Every error names the variable, the item and the 
 
 from __future__ import annotations
 
+import difflib
 import functools
 import ipaddress
 
@@ -108,9 +109,11 @@ def _choice(where: str, value, choices) -> str:
 
 
 def _unknown(where: str, item: dict, allowed: set) -> None:
-    extra = sorted(set(item) - allowed)
+    extra = sorted(set(item) - allowed, key=str)
     if extra:
-        raise ModelError(f"{where}: unknown key {extra[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        close = difflib.get_close_matches(str(extra[0]), sorted(allowed), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(allowed))}"
+        raise ModelError(f"{where}: unknown key {extra[0]!r} ({hint})")
 
 
 def _health(where: str, hc, port: int) -> dict:
@@ -123,7 +126,13 @@ def _health(where: str, hc, port: int) -> dict:
     out = dict(HEALTH_DEFAULTS)
     out.update(hc)
     kind = _choice(f"{where}.type", out["type"], HEALTH_TYPES)
-    _unknown(where, hc, HEALTH_KEYS_COMMON | HEALTH_KEYS[kind])
+    fits = HEALTH_KEYS_COMMON | HEALTH_KEYS[kind]
+    for key in sorted(set(hc) - fits, key=str):
+        owners = [t for t in HEALTH_TYPES if key in HEALTH_KEYS[t]]
+        if owners:
+            raise ModelError(f"{where}.{key}: not an option of a {kind} health check "
+                             f"(it belongs to {', '.join(owners)})")
+    _unknown(where, hc, fits)
     out["interval"] = _int(f"{where}.interval", out["interval"], 1, 3600)
     out["timeout"] = _int(f"{where}.timeout", out["timeout"], 1, 3600)
     out["retries"] = _int(f"{where}.retries", out["retries"], 0, 100)
@@ -264,5 +273,66 @@ def normalize_services(services, var: str = "lvs_services") -> list[dict]:
             raise ModelError(f"{var}[{i}].name: {n['name']!r} is already used by {var}[{names[n['name']]}]")
         keys[k] = i
         names[n["name"]] = i
+        out.append(n)
+    return out
+
+
+VRRP_KEYS = {"name", "interface", "virtual_router_id", "advert_int", "priorities", "virtual_ipaddresses",
+             "nopreempt", "preempt_delay", "auth_pass", "unicast_peers", "track_interfaces"}
+
+
+def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instances") -> list[dict]:
+    """Validate VRRP instances: ids, one MASTER, VIP families; `hosts` are the directors' names."""
+    if instances is None:
+        return []
+    if not isinstance(instances, list):
+        raise ModelError(f"{var}: must be a list of VRRP instances, got {type(instances).__name__}")
+    out, names, ids = [], {}, {}
+    for i, vi in enumerate(instances):
+        if not isinstance(vi, dict):
+            raise ModelError(f"{var}[{i}]: {vi!r} must be a mapping")
+        label = f"{var}[{i}]" + (f" ({vi['name']})" if vi.get("name") else "")
+        _unknown(label, vi, VRRP_KEYS)
+        for req in ("name", "interface", "virtual_router_id", "priorities", "virtual_ipaddresses"):
+            if vi.get(req) in (None, "", [], {}):
+                raise ModelError(f"{label}.{req}: required")
+        n = dict(vi)
+        n.setdefault("advert_int", 1)
+        n["virtual_router_id"] = _int(label, vi["virtual_router_id"], 1, 255, "virtual_router_id")
+        n["advert_int"] = _int(label, n["advert_int"], 1, 255, "advert_int")
+        if vi["name"] in names:
+            raise ModelError(f"{label}.name: {vi['name']!r} is already used by {var}[{names[vi['name']]}]")
+        names[vi["name"]] = i
+        seg = (vi["interface"], n["virtual_router_id"])
+        if seg in ids:
+            raise ModelError(f"{label}.virtual_router_id: {n['virtual_router_id']} is already used on "
+                             f"{vi['interface']} by {var}[{ids[seg]}]; one segment needs one id per instance")
+        ids[seg] = i
+        prios = vi["priorities"]
+        if not isinstance(prios, dict):
+            raise ModelError(f"{label}.priorities: {prios!r} must map each director to a priority")
+        for host, prio in prios.items():
+            _int(f"{label}.priorities", prio, 1, 254, str(host))
+            if hosts is not None and host not in hosts:
+                raise ModelError(f"{label}.priorities.{host}: {host!r} is not a director "
+                                 f"(directors: {', '.join(sorted(hosts))})")
+        top = max(int(p) for p in prios.values())
+        masters = sorted(h for h, p in prios.items() if int(p) == top)
+        if len(masters) > 1:
+            raise ModelError(f"{label}.priorities: {' and '.join(masters)} share the highest priority {top}; "
+                             f"exactly one director must be MASTER")
+        families = set()
+        for j, text in enumerate(vi["virtual_ipaddresses"]):
+            try:
+                families.add(ipaddress.ip_interface(str(text)).version)
+            except ValueError:
+                raise ModelError(f"{label}.virtual_ipaddresses[{j}]: {text!r} is not an address or "
+                                 f"address/prefix") from None
+        if len(families) > 1:
+            raise ModelError(f"{label}.virtual_ipaddresses: mixes IPv4 and IPv6; keepalived needs one "
+                             f"family per VRRP instance (use two instances)")
+        if vi.get("auth_pass") is not None and not 1 <= len(str(vi["auth_pass"])) <= 8:
+            raise ModelError(f"{label}.auth_pass: must be 1 to 8 characters (VRRP PASS authentication)")
+        n["master"] = masters[0]
         out.append(n)
     return out
