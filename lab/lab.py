@@ -143,7 +143,7 @@ def qemu_cmd(h: dict, image: Path, pubkey: str) -> list[str]:
     mem = GUEST_MEM_MB.get(h["group"], DEFAULT_MEM_MB)
     return [
         "qemu-system-x86_64", "-name", QEMU_NAME_PREFIX + h["name"],
-        "-machine", "pc", "-accel", "tcg,thread=multi,tb-size=192", "-m", str(mem),
+        "-machine", "pc", "-accel", "tcg,thread=multi", "-m", str(mem),
         "-nodefaults", "-no-user-config", "-display", "none",
         "-serial", f"file:{d / 'console.log'}",
         "-kernel", str(image / "vmlinux"), "-initrd", str(image / "initrd.img"),

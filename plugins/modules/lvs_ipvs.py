@@ -91,7 +91,9 @@ backend:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.lvsfleet.ipvs_backend import BACKEND_CHOICES, failures_text, open_backend
-from ansible.module_utils.lvsfleet.ipvs_state import StateError, apply_to_table, diff, from_model, render, restore_script
+from ansible.module_utils.lvsfleet.ipvs_state import (
+    StateError, apply_to_table, diff, from_model, no_gc, render, restore_script,
+)
 from ansible.module_utils.lvsfleet.model import ModelError, normalize_services
 
 
@@ -108,6 +110,11 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
+    with no_gc():
+        run(module, p)
+
+
+def run(module: AnsibleModule, p: dict) -> None:
     try:
         desired = from_model(normalize_services(p["services"], "services"))
     except (ModelError, StateError) as exc:

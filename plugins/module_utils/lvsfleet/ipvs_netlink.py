@@ -367,34 +367,43 @@ class IPVSNetlink:
         return self.dump_many([(cmd, payload)])[0]
 
     def dump_many(self, requests: list[tuple[int, bytes]]) -> list[list[bytes]]:
-        """Run dumps back to back on the one socket.
+        """Run dumps back to back on the one socket; each reply's attributes (after the genl header).
 
         The kernel keeps one dump in progress per socket and finishes it (NLMSG_DONE) only while we
         read, so a dump request sent before the previous dump is read is refused with EBUSY; each
         request therefore goes out as soon as the previous dump's DONE has been read (a busy reply
-        is re-sent, should one still occur).
+        is re-sent, should one still occur). The message walk is inlined: this loop runs once per
+        service when reading the whole table.
         """
         results: list[list[bytes]] = []
+        hdr_unpack, hdr_size, genl_end = HDR.unpack_from, HDR.size, HDR.size + GENL.size
+        send, recv = self.sock.send, self._recv
+        flags = NLM_F_REQUEST | NLM_F_DUMP
         for cmd, payload in requests:
             while True:
-                seq, msg = self._msg(self.family, NLM_F_REQUEST | NLM_F_DUMP, cmd, payload)
-                self.sock.send(msg)
+                seq, msg = self._msg(self.family, flags, cmd, payload)
+                send(msg)
                 out, busy, open_ = [], False, True
                 while open_:
-                    for mtype, _f, rseq, body in self.messages(self._recv()):
-                        if rseq != seq:
-                            continue
-                        if mtype == NLMSG_DONE:
-                            open_ = False
-                        elif mtype == NLMSG_ERROR:
-                            open_ = False
-                            code = self.error_code(body)
-                            if code == errno.EBUSY:
-                                busy = True
-                            elif code:
-                                raise NetlinkError(f"dump failed: {os.strerror(code)}", code)
-                        else:
-                            out.append(body[GENL.size:])
+                    data = recv()
+                    off, size = 0, len(data)
+                    while off + hdr_size <= size:
+                        n, mtype, _f, rseq, _pid = hdr_unpack(data, off)
+                        if n < hdr_size:
+                            break
+                        if rseq == seq:
+                            if mtype == NLMSG_DONE:
+                                open_ = False
+                            elif mtype == NLMSG_ERROR:
+                                open_ = False
+                                code = self.error_code(data[off + hdr_size: off + n])
+                                if code == errno.EBUSY:
+                                    busy = True
+                                elif code:
+                                    raise NetlinkError(f"dump failed: {os.strerror(code)}", code)
+                            else:
+                                out.append(data[off + genl_end: off + n])
+                        off += (n + 3) & ~3
                 if not busy:
                     results.append(out)
                     break
