@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Host packages: QEMU (TCG), image tools, and what the venv needs.
 APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static xz-utils \
 	openssh-client iproute2 python3 python3-venv ca-certificates
-MOLECULE_SCENARIOS := default ipvs
+MOLECULE_SCENARIOS := default ipvs health
 DEMO_VIP := 198.51.100.10:80
 
 .PHONY: setup apt venv demo test lint unit molecule lab-up lab-down lab-status converge bench clean

@@ -22,7 +22,7 @@ mirror=${LVSFLEET_MIRROR:-http://deb.debian.org/debian}
 
 packages=(
   systemd-sysv openssh-server python3 python3-apt sudo kmod iproute2 iputils-ping procps
-  iptables netcat-openbsd curl ipvsadm keepalived tcpdump
+  iptables netcat-openbsd curl ipvsadm keepalived tcpdump openssl
 )
 
 recipe_hash=$(
@@ -190,5 +190,12 @@ echo "built in $(( $(date +%s) - t0 )) s" > "$work/out/build-time"
 touch "$work/out/ok"
 rm -rf --one-file-system -- "$image_dir"
 mv "$work/out" "$image_dir"
+# Older images (other recipe hashes) are no longer used by this checkout: drop them.
+for old in "$cache"/images/*; do
+  name=$(basename "$old")
+  [[ "$old" != "$image_dir" && "$name" =~ ^[0-9a-f]{16}$ && -d "$old" ]] || continue
+  findmnt -rn -o TARGET | grep -qF "$old" && continue
+  rm -rf --one-file-system -- "$old"
+done
 echo "lab image: built $image_dir in $(( $(date +%s) - t0 )) s ($(du -sh "$image_dir/rootfs.qcow2" | cut -f1) qcow2)" >&2
 echo "$image_dir"

@@ -40,6 +40,16 @@ def lvs_normalize_vrrp(instances, hosts=None, var="lvs_vrrp_instances"):
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
 
 
+def lvs_services_from_k8s(docs, source="k8s"):
+    """HeYe-style Service + Endpoints documents (e.g. `lookup('file', f) | from_yaml_all`) -> services."""
+    model = _load_model()
+    try:
+        return model.services_from_k8s(list(docs), source)
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid service source: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
-        return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp}
+        return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
+                "lvs_services_from_k8s": lvs_services_from_k8s}

@@ -38,7 +38,7 @@ HEALTH_KEYS = {
     "udp": {"payload", "reply"},
     "dns": {"query", "query_type"},
     "smtp": {"helo"},
-    "mysql": {"user", "password"},
+    "mysql": set(),
     "syslog": {"transport"},
     "custom": {"script"},
 }
@@ -335,4 +335,73 @@ def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instanc
             raise ModelError(f"{label}.auth_pass: must be 1 to 8 characters (VRRP PASS authentication)")
         n["master"] = masters[0]
         out.append(n)
+    return out
+
+
+K8S_HEALTH = {"http": "http", "tcp": "tcp", "mysql": "mysql"}
+
+
+def services_from_k8s(docs, source: str = "k8s") -> list[dict]:
+    """HeYe-style Kubernetes `Service` + `Endpoints` documents -> services in the lvsfleet model.
+
+    A Service and the Endpoints of the same metadata.name make one service per port: the VIP is
+    spec.loadBalancerIP, else spec.externalIPs[0], else spec.clusterIP; Service.spec.ports[].name must
+    match Endpoints.subsets[].ports[].name; Endpoints.metadata.annotations carries `calledSource` and
+    `healthCheckType` (http, tcp or mysql), both required. Optional Service annotations:
+    `scheduler` (default wrr) and `healthCheckPath` (http, default /).
+    """
+    docs = [d for d in (docs or []) if d]
+    services, endpoints = {}, {}
+    for i, doc in enumerate(docs):
+        if not isinstance(doc, dict) or doc.get("kind") not in ("Service", "Endpoints"):
+            kind = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
+            raise ModelError(f"{source}: document {i} is a {kind!r}; only Service and Endpoints are accepted")
+        name = (doc.get("metadata") or {}).get("name")
+        if not name:
+            raise ModelError(f"{source}: document {i} ({doc['kind']}) has no metadata.name")
+        (services if doc["kind"] == "Service" else endpoints)[name] = doc
+    out = []
+    for name, svc in services.items():
+        where = f"{source}: Service {name}"
+        ep = endpoints.get(name)
+        if ep is None:
+            raise ModelError(f"{where}: no Endpoints named {name!r}")
+        spec = svc.get("spec") or {}
+        vip = spec.get("loadBalancerIP") or (spec.get("externalIPs") or [None])[0] or spec.get("clusterIP")
+        if not vip or vip == "None":
+            raise ModelError(f"{where}: spec needs loadBalancerIP, externalIPs or clusterIP (the VIP)")
+        ann = (ep.get("metadata") or {}).get("annotations") or {}
+        for key in ("calledSource", "healthCheckType"):
+            if not ann.get(key):
+                raise ModelError(f"{source}: Endpoints {name}: metadata.annotations.{key} is required")
+        check = ann["healthCheckType"]
+        if check not in K8S_HEALTH:
+            raise ModelError(f"{source}: Endpoints {name}: metadata.annotations.healthCheckType: {check!r} is not "
+                             f"one of http, tcp, mysql")
+        svc_ann = (svc.get("metadata") or {}).get("annotations") or {}
+        svc_ports = {p.get("name"): p for p in spec.get("ports") or []}
+        if not svc_ports:
+            raise ModelError(f"{where}: spec.ports is empty")
+        backends: dict[str, list] = {}
+        for s_i, subset in enumerate(ep.get("subsets") or []):
+            addrs = [a.get("ip") for a in subset.get("addresses") or []]
+            for p_i, port in enumerate(subset.get("ports") or []):
+                pname = port.get("name")
+                if pname not in svc_ports:
+                    raise ModelError(f"{source}: Endpoints {name}: subsets[{s_i}].ports[{p_i}].name {pname!r} matches "
+                                     f"no port of Service {name} (ports: {', '.join(map(str, svc_ports))})")
+                backends.setdefault(pname, []).extend({"address": a, "port": port.get("port")} for a in addrs)
+        for pname, port in svc_ports.items():
+            if pname not in backends:
+                raise ModelError(f"{where}: spec.ports name {pname!r} has no Endpoints port of that name")
+            hc = {"type": K8S_HEALTH[check]}
+            if check == "http":
+                hc["path"] = svc_ann.get("healthCheckPath", "/")
+            out.append({"name": f"{name}-{pname}" if len(svc_ports) > 1 else name, "vip": vip,
+                        "port": port.get("port"), "protocol": str(port.get("protocol", "TCP")).lower(),
+                        "scheduler": svc_ann.get("scheduler", "wrr"), "health_check": hc,
+                        "real_servers": backends[pname]})
+    orphans = sorted(set(endpoints) - set(services))
+    if orphans:
+        raise ModelError(f"{source}: Endpoints {orphans[0]} has no Service of the same name")
     return out

@@ -1,0 +1,87 @@
+"""Each health-check type notices a dead backend within interval x retries + timeout + 1 s, and its return.
+
+Timing is taken on the controller: the stop command's return on rs1, and the arrival of the director's
+report (a poller reading /proc/net/ip_vs every 50 ms, streamed over SSH) that the real server left.
+"""
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+LAB = [sys.executable, str(REPO / "lab" / "lab.py")]
+POLLER = (Path(__file__).parent / "poll_ipvs.py").read_bytes()
+INTERVAL, RETRIES, TIMEOUT = 2, 1, 2
+BOUND = INTERVAL * RETRIES + TIMEOUT + 1
+RS, VIP = "203.0.113.21", "198.51.100.30"
+# type: (protocol, VIP port, real-server port, unit on rs1)
+TYPES = {
+    "http": ("tcp", 80, 8080, "lvsfleet-demo-http"),
+    "https": ("tcp", 443, 8443, "lvsfleet-lab-backend@https-8443"),
+    "tcp": ("tcp", 9000, 9000, "lvsfleet-lab-backend@tcp-9000"),
+    "udp": ("udp", 9001, 9001, "lvsfleet-lab-backend@udp-9001"),
+    "dns": ("udp", 53, 5353, "lvsfleet-lab-backend@dns-5353"),
+    "smtp": ("tcp", 25, 2525, "lvsfleet-lab-backend@smtp-2525"),
+    "mysql": ("tcp", 3306, 3306, "lvsfleet-lab-backend@mysql-3306"),
+    "syslog-udp": ("udp", 514, 5514, "lvsfleet-lab-backend@syslog-udp-5514"),
+    "syslog-tcp": ("tcp", 514, 5514, "lvsfleet-lab-backend@syslog-tcp-5514"),
+}
+RESULTS = {}
+
+
+def ssh(host, *cmd):
+    subprocess.run(LAB + ["ssh", host, *cmd], check=True)
+
+
+class Poller:
+    def __init__(self, proto, port, rport, seconds=40):
+        self.proc = subprocess.Popen(LAB + ["ssh", "lb1", "python3", "-", proto, VIP, str(port), RS, str(rport),
+                                            str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc.stdin.write(POLLER)
+        self.proc.stdin.close()
+
+    def wait_for(self, state: str, limit: float) -> float | None:
+        """Host time at which the poller reported `state`, or None within `limit` seconds."""
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            line = self.proc.stdout.readline()
+            if not line:
+                return None
+            if line.strip().decode() == state:
+                return time.monotonic()
+        return None
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.mark.parametrize("kind", list(TYPES))
+def test_dead_backend_leaves_and_returns(kind):
+    proto, port, rport, unit = TYPES[kind]
+    poller = Poller(proto, port, rport)
+    try:
+        assert poller.wait_for("1", 30), f"{kind}: {RS}:{rport} never in the table before the test"
+        ssh("rs1", "systemctl", "stop", unit)
+        t_stop = time.monotonic()
+        t_gone = poller.wait_for("0", 30)
+        assert t_gone, f"{kind}: {RS}:{rport} still in the table 30 s after its backend stopped"
+        ssh("rs1", "systemctl", "start", unit)
+        t_start = time.monotonic()
+        t_back = poller.wait_for("1", 30)
+        assert t_back, f"{kind}: {RS}:{rport} did not return within 30 s of its backend starting"
+    finally:
+        poller.close()
+        subprocess.run(LAB + ["ssh", "rs1", "systemctl", "start", unit])
+    RESULTS[kind] = (round(t_gone - t_stop, 1), round(t_back - t_start, 1))
+    print(f"\nhealth {kind}: removed after {t_gone - t_stop:.1f} s, back after {t_back - t_start:.1f} s "
+          f"(bound {BOUND} s)")
+    assert t_gone - t_stop <= BOUND, f"{kind}: detection took {t_gone - t_stop:.1f} s > {BOUND} s"
+
+
+def test_print_summary():
+    print("\nhealth detection (removed s, returned s): " +
+          ", ".join(f"{k}={v[0]}/{v[1]}" for k, v in RESULTS.items()))
+    assert len(RESULTS) == len(TYPES)
