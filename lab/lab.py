@@ -5,6 +5,7 @@
     lab.py down      stop every guest, remove taps, bridge and overlays
     lab.py status    one line per guest
     lab.py ssh HOST [CMD...]   run a command in a guest (host key checked)
+    lab.py reboot HOST         reboot a guest from inside and wait until it is ready again
     lab.py probe VIP:PORT N    N HTTP requests from the client guest; prints the demo summary line
 
 The lab segment is a host bridge (lvsfleet0) with no uplink, no IPv4 address and IPv6 disabled:
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -128,6 +130,15 @@ def ensure_key() -> str:
     return (STATE / "id_ed25519.pub").read_text().strip()
 
 
+def ensure_onetime_key() -> str:
+    """The initial credential of hosts with `lab_credential: onetime`: a key made for this lab boot only."""
+    key = STATE / "onetime_ed25519"
+    for f in (key, STATE / "onetime_ed25519.pub"):
+        f.unlink(missing_ok=True)
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lvsfleet-lab-onetime", "-f", str(key)])
+    return (STATE / "onetime_ed25519.pub").read_text().strip()
+
+
 def qemu_cmd(h: dict, image: Path, pubkey: str) -> list[str]:
     d = vm_dir(h["name"])
     i = h["index"]
@@ -172,9 +183,9 @@ def up() -> None:
     t0 = time.monotonic()
     image = Path(run([str(REPO / "lab" / "build-image.sh")], stdout=subprocess.PIPE).stdout.strip().splitlines()[-1])
     t_image = time.monotonic() - t0
-    pubkey = ensure_key()
+    keys = {"lab": ensure_key(), "onetime": ensure_onetime_key()}
     try:
-        boot(image, pubkey)
+        boot(image, keys)
     except BaseException as exc:
         log(f"up failed ({exc}); cleaning up")
         down()
@@ -182,7 +193,7 @@ def up() -> None:
     log(f"up: image {t_image:.1f} s, boot {time.monotonic() - t0 - t_image:.1f} s ({len(hosts())} guests)")
 
 
-def boot(image: Path, pubkey: str) -> None:
+def boot(image: Path, keys: dict[str, str]) -> None:
     make_bridge()
     t0 = time.monotonic()
     for h in hosts():
@@ -193,7 +204,7 @@ def boot(image: Path, pubkey: str) -> None:
         run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
              "-b", str(image / "rootfs.qcow2"), str(d / "disk.qcow2")])
         make_tap(TAP_PREFIX + h["name"])
-        run(qemu_cmd(h, image, pubkey))
+        run(qemu_cmd(h, image, keys[h.get("lab_credential", "lab")]))
     pending = {h["name"]: h for h in hosts()}
     known = {}
     while pending:
@@ -213,7 +224,17 @@ def boot(image: Path, pubkey: str) -> None:
                 log(f"{name} ready after {time.monotonic() - t0:.1f} s")
                 del pending[name]
         time.sleep(0.3)
-    (STATE / "known_hosts").write_text("".join(known[h["name"]] + "\n" for h in hosts()))
+    # Hosts booted with a one-time credential are not pinned here: bootstrap.yml pins them at first
+    # contact, checked against the fingerprint of the key the guest printed on its console
+    # (host_key_fingerprints/<host>).
+    (STATE / "known_hosts").write_text("".join(known[h["name"]] + "\n" for h in hosts()
+                                               if "lab_credential" not in h))
+    fingerprints = STATE / "host_key_fingerprints"
+    fingerprints.mkdir(exist_ok=True)
+    for name, line in known.items():
+        blob = base64.b64decode(line.split()[2])
+        fp = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+        (fingerprints / name).write_text(fp + "\n")
 
 
 def down() -> None:
@@ -261,6 +282,21 @@ def ssh_argv(name: str) -> list[str]:
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "root@127.0.0.1"]
 
 
+def reboot(name: str) -> None:
+    """Reboot one guest from inside (same disk, same host key) and wait until it is ready again."""
+    console = vm_dir(name) / "console.log"
+    before = console.read_text(errors="replace").count("LVSFLEET-READY")
+    subprocess.call(ssh_argv(name) + ["systemctl", "reboot"])
+    t0 = time.monotonic()
+    while console.read_text(errors="replace").count("LVSFLEET-READY") <= before:
+        if time.monotonic() - t0 > BOOT_TIMEOUT:
+            raise LabError(f"{name}: not ready {BOOT_TIMEOUT} s after reboot (see {console})")
+        if not pid_of(name):
+            raise LabError(f"{name}: QEMU exited during reboot (see {console})")
+        time.sleep(0.3)
+    log(f"{name} rebooted and ready after {time.monotonic() - t0:.1f} s")
+
+
 def probe(target: str, count: int) -> int:
     """Run lab/probe.py on the client guest; print its JSON and one summary line."""
     script = (REPO / "lab" / "probe.py").read_bytes()
@@ -282,6 +318,8 @@ def main() -> int:
     p = sub.add_parser("ssh")
     p.add_argument("host")
     p.add_argument("command", nargs=argparse.REMAINDER)
+    p = sub.add_parser("reboot")
+    p.add_argument("host")
     p = sub.add_parser("probe")
     p.add_argument("target", help="VIP:PORT")
     p.add_argument("count", type=int)
@@ -300,6 +338,8 @@ def main() -> int:
             return status()
         elif args.cmd == "ssh":
             return subprocess.call(ssh_argv(args.host) + args.command)
+        elif args.cmd == "reboot":
+            reboot(args.host)
         elif args.cmd == "probe":
             return probe(args.target, args.count)
     except (LabError, subprocess.CalledProcessError) as exc:

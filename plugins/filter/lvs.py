@@ -49,7 +49,16 @@ def lvs_services_from_k8s(docs, source="k8s"):
         raise AnsibleFilterError(f"invalid service source: {exc}") from None
 
 
+def lvs_real_server_vips(services, addresses):
+    """Normalized services + this host's addresses -> the DR/TUN VIPs it must accept."""
+    model = _load_model()
+    try:
+        return model.real_server_vips(services, addresses)
+    except (model.ModelError, ValueError) as exc:
+        raise AnsibleFilterError(f"invalid inventory: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
-                "lvs_services_from_k8s": lvs_services_from_k8s}
+                "lvs_services_from_k8s": lvs_services_from_k8s, "lvs_real_server_vips": lvs_real_server_vips}

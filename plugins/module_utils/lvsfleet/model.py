@@ -341,6 +341,29 @@ def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instanc
 K8S_HEALTH = {"http": "http", "tcp": "tcp", "mysql": "mysql"}
 
 
+def real_server_vips(services: list[dict], addresses) -> list[dict]:
+    """The VIPs a DR/TUN real server must accept: one entry per VIP whose service lists one of `addresses`.
+
+    `services` are normalized. Each entry: vip, family, forwarding ("dr"/"tun"), tunnel, services (names).
+    fwmark services without a VIP cannot say which address to accept and are skipped.
+    """
+    mine = {_addr_text(ipaddress.ip_address(str(a).split("/")[0])) for a in addresses or []}
+    out: dict[str, dict] = {}
+    for svc in services:
+        if svc["forwarding"] == "nat" or not svc.get("vip"):
+            continue
+        if not any(rs["address"] in mine for rs in svc["real_servers"]):
+            continue
+        entry = out.setdefault(svc["vip"], {"vip": svc["vip"], "family": svc["family"], "forwarding": svc["forwarding"],
+                                             "tunnel": svc.get("tunnel"), "services": []})
+        if entry["forwarding"] != svc["forwarding"] or entry["tunnel"] != svc.get("tunnel"):
+            raise ModelError(f"service {svc['name']}: VIP {svc['vip']} is used with forwarding "
+                             f"{entry['forwarding']}/{entry['tunnel']} by {entry['services'][0]} and "
+                             f"{svc['forwarding']}/{svc.get('tunnel')} here; a real server accepts one VIP one way")
+        entry["services"].append(svc["name"])
+    return [out[k] for k in sorted(out)]
+
+
 def services_from_k8s(docs, source: str = "k8s") -> list[dict]:
     """HeYe-style Kubernetes `Service` + `Endpoints` documents -> services in the lvsfleet model.
 
