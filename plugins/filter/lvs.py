@@ -49,6 +49,15 @@ def lvs_services_from_k8s(docs, source="k8s"):
         raise AnsibleFilterError(f"invalid service source: {exc}") from None
 
 
+def lvs_real_server_states(services, states):
+    """Normalized services with real-server states overridden ({address or address:port: state})."""
+    model = _load_model()
+    try:
+        return model.apply_real_server_states(services, states)
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid real server states: {exc}") from None
+
+
 def lvs_real_server_vips(services, addresses):
     """Normalized services + this host's addresses -> the DR/TUN VIPs it must accept."""
     model = _load_model()
@@ -61,4 +70,5 @@ def lvs_real_server_vips(services, addresses):
 class FilterModule:
     def filters(self):
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
-                "lvs_services_from_k8s": lvs_services_from_k8s, "lvs_real_server_vips": lvs_real_server_vips}
+                "lvs_services_from_k8s": lvs_services_from_k8s, "lvs_real_server_vips": lvs_real_server_vips,
+                "lvs_real_server_states": lvs_real_server_states}

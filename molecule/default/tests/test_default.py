@@ -1,4 +1,8 @@
-"""One NAT VIP end to end on real kernels: modules, sysctls, VRRP, IPVS table, and traffic."""
+"""NAT, DR and TUN VIPs end to end on real kernels: modules, sysctls, VRRP, IPVS table, real servers, traffic."""
+import subprocess
+import sys
+import time
+
 import pytest
 
 from conftest import lab_host, probe
@@ -53,3 +57,49 @@ def test_client_requests_reach_both_real_servers():
     assert result["ok"] == 40, result
     assert set(result["by_server"]) == {"rs1", "rs2"}, result
     assert min(result["by_server"].values()) >= 10, result
+
+
+# DR and TUN: the real servers answer the client themselves (the VIP on their lo / tunl0).
+DR_VIP, TUN_VIP = "198.51.100.20:8080", "198.51.100.21:8080"
+
+
+@pytest.mark.parametrize("name", ("rs1", "rs2"))
+def test_real_server_prepared_for_dr_and_tun(name):
+    host = lab_host(name)
+    assert "198.51.100.20/32" in host.check_output("ip -4 addr show dev lo")
+    assert "198.51.100.21/32" in host.check_output("ip -4 addr show dev tunl0")
+    assert host.sysctl("net.ipv4.conf.all.arp_ignore") == 1
+    assert host.sysctl("net.ipv4.conf.all.arp_announce") == 2
+    assert host.sysctl("net.ipv4.conf.tunl0.rp_filter") == 2
+    persisted = host.file("/etc/sysctl.d/85-lvsfleet-real-server.conf").content_string
+    assert "net.ipv4.conf.all.arp_ignore = 1" in persisted
+    assert host.service("lvsfleet-real-server").is_enabled
+
+
+def test_real_servers_do_not_answer_arp_for_the_vips():
+    client = lab_host("client")
+    out = client.check_output("ip neigh flush dev lan0; ping -c1 -W2 198.51.100.20 >/dev/null; ip neigh show 198.51.100.20")
+    masters_mac = lab_host("lb1").check_output("cat /sys/class/net/lan0/address").strip()
+    assert masters_mac in out, out
+
+
+@pytest.mark.parametrize("vip", (DR_VIP, TUN_VIP))
+def test_dr_and_tun_reach_both_real_servers(vip):
+    result = probe(vip, 20)
+    assert result["ok"] == 20, result
+    assert set(result["by_server"]) == {"rs1", "rs2"}, result
+
+
+def test_dr_and_tun_survive_a_real_server_reboot():
+    from conftest import REPO
+    subprocess.run([sys.executable, str(REPO / "lab" / "lab.py"), "reboot", "rs2"], check=True)
+    rs2 = lab_host("rs2")
+    assert "198.51.100.21/32" in rs2.check_output("ip -4 addr show dev tunl0")
+    # keepalived took rs2 out while it was down; wait for its health check to put it back.
+    lb1, deadline = lab_host("lb1"), time.monotonic() + 60
+    while any("203.0.113.22:8080" not in lb1.check_output(f"ipvsadm -Ln -t {vip}") for vip in (DR_VIP, TUN_VIP)):
+        assert time.monotonic() < deadline, "rs2 did not return to the DR/TUN services after its reboot"
+        time.sleep(1)
+    for vip in (DR_VIP, TUN_VIP):
+        result = probe(vip, 20)
+        assert result["ok"] == 20 and set(result["by_server"]) == {"rs1", "rs2"}, (vip, result)

@@ -341,6 +341,39 @@ def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instanc
 K8S_HEALTH = {"http": "http", "tcp": "tcp", "mysql": "mysql"}
 
 
+def apply_real_server_states(services: list[dict], states) -> list[dict]:
+    """Normalized services with some real servers' state overridden: {address or address:port: state}.
+
+    Used by rolling operations (drain one host, remove one after draining) without editing the inventory.
+    """
+    if not states:
+        return services
+    if not isinstance(states, dict):
+        raise ModelError(f"real server states: {states!r} must be a mapping of address to state")
+    wanted = {}
+    for key, state in states.items():
+        if state not in RS_STATES:
+            _choice(f"real server states.{key}", state, RS_STATES)
+        wanted[str(key)] = state
+    used = set()
+    out = []
+    for svc in services:
+        svc = dict(svc)
+        rss = []
+        for rs in svc["real_servers"]:
+            hit = wanted.get(f"{rs['address']}:{rs['port']}") or wanted.get(rs["address"])
+            if hit:
+                used.update(k for k in (f"{rs['address']}:{rs['port']}", rs["address"]) if k in wanted)
+                rs = dict(rs, state=hit)
+            rss.append(rs)
+        svc["real_servers"] = rss
+        out.append(svc)
+    unknown = sorted(set(wanted) - used)
+    if unknown:
+        raise ModelError(f"real server states: {', '.join(unknown)} is not a real server of any service")
+    return out
+
+
 def real_server_vips(services: list[dict], addresses) -> list[dict]:
     """The VIPs a DR/TUN real server must accept: one entry per VIP whose service lists one of `addresses`.
 
