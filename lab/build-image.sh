@@ -22,7 +22,7 @@ mirror=${LVSFLEET_MIRROR:-http://deb.debian.org/debian}
 
 packages=(
   systemd-sysv openssh-server python3 python3-apt sudo kmod iproute2 iputils-ping procps
-  iptables netcat-openbsd curl ipvsadm keepalived tcpdump openssl
+  iptables netcat-openbsd curl ipvsadm keepalived tcpdump openssl nginx-light apache2-utils
 )
 
 recipe_hash=$(
@@ -167,6 +167,8 @@ systemctl --root="$root" mask --quiet \
   modprobe@efi_pstore.service modprobe@loop.service modprobe@fuse.service modprobe@drm.service \
   systemd-sysusers.service systemd-tmpfiles-setup-dev.service systemd-pstore.service systemd-firstboot.service \
   systemd-machine-id-commit.service systemd-hwdb-update.service systemd-journal-catalog-update.service
+# The lab backend's web server starts only where the demo_backend role enables it (real servers).
+systemctl --root="$root" disable --quiet nginx.service
 systemctl --root="$root" set-default --quiet multi-user.target
 gen_dir=$(inside /etc/systemd/system-generators)
 mkdir -p "$gen_dir"

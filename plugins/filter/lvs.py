@@ -67,8 +67,32 @@ def lvs_real_server_vips(services, addresses):
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
 
 
+def lvs_removed_real_servers(kernel_services, services):
+    """Real servers in the kernel (lvs_ipvs_info's `services`) that normalized `services` no longer have.
+
+    A real server of a service that goes away counts too: it is drained before the service is removed.
+    Items: the service's vip, port, protocol, fwmark, family, and the real server's address and port.
+    """
+    wanted = {}
+    for svc in services:
+        key = ("fwmark", svc["fwmark"], svc["family"]) if svc["fwmark"] is not None else \
+            (svc["protocol"], svc["vip"], svc["port"])
+        wanted[key] = {(rs["address"], rs["port"]) for rs in svc["real_servers"] if rs["state"] != "disabled"}
+    out = []
+    for ks in kernel_services:
+        key = ("fwmark", ks["fwmark"], ks["family"]) if ks.get("fwmark") else (ks["protocol"], ks["vip"], ks["port"])
+        keep = wanted.get(key, set())
+        for rs in ks["real_servers"]:
+            if (rs["address"], rs["port"]) not in keep:
+                out.append({"vip": ks.get("vip"), "port": ks.get("port") or 0, "protocol": ks.get("protocol") or "tcp",
+                            "fwmark": ks.get("fwmark"), "family": ks["family"], "address": rs["address"],
+                            "real_port": rs["port"], "weight": rs["weight"]})
+    return out
+
+
 class FilterModule:
     def filters(self):
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
                 "lvs_services_from_k8s": lvs_services_from_k8s, "lvs_real_server_vips": lvs_real_server_vips,
-                "lvs_real_server_states": lvs_real_server_states}
+                "lvs_real_server_states": lvs_real_server_states,
+                "lvs_removed_real_servers": lvs_removed_real_servers}

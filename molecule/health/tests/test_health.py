@@ -23,7 +23,7 @@ def bound(kind: str) -> int:
 RS, VIP = "203.0.113.21", "198.51.100.30"
 # type: (protocol, VIP port, real-server port, unit on rs1)
 TYPES = {
-    "http": ("tcp", 80, 8080, "lvsfleet-demo-http"),
+    "http": ("tcp", 80, 8080, "nginx"),
     "https": ("tcp", 443, 8443, "lvsfleet-lab-backend@https-8443"),
     "tcp": ("tcp", 9000, 9000, "lvsfleet-lab-backend@tcp-9000"),
     "udp": ("udp", 9001, 9001, "lvsfleet-lab-backend@udp-9001"),
