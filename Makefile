@@ -7,10 +7,10 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Host packages: QEMU (TCG), image tools, and what the venv needs.
 APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static xz-utils \
 	openssh-client iproute2 python3 python3-venv ca-certificates
-MOLECULE_SCENARIOS := default ipvs health
+MOLECULE_SCENARIOS := default ipvs health bootstrap rolling
 DEMO_VIP := 198.51.100.10:80
 
-.PHONY: setup apt venv demo test lint unit molecule lab-up lab-down lab-status converge bench clean
+.PHONY: setup apt venv demo test lint unit molecule drills lab-up lab-down lab-status converge bench clean
 
 setup: apt venv
 
@@ -60,6 +60,11 @@ molecule: setup
 	done; $(PY) lab/lab.py down; exit $$rc
 
 test: lint unit molecule
+
+# Fault drills too slow or too destructive for every `make test`: cut the MASTER director's power
+# under load, measure the failover, power it on again. Boots and converges the lab if needed.
+drills: converge
+	python -m pytest -v -s -p no:cacheprovider molecule/rolling/tests/drill_failover.py
 
 # IPVS benchmark in a lab director: module core vs ipvsadm-restore vs per-rule ipvsadm vs pyroute2.
 bench: lab-up

@@ -6,6 +6,7 @@
     lab.py status    one line per guest
     lab.py ssh HOST [CMD...]   run a command in a guest (host key checked)
     lab.py reboot HOST         reboot a guest from inside and wait until it is ready again
+    lab.py power-off HOST      cut a guest's power (kill its QEMU); power-on HOST boots it again
     lab.py probe VIP:PORT N    N HTTP requests from the client guest; prints the demo summary line
 
 The lab segment is a host bridge (lvsfleet0) with no uplink, no IPv4 address and IPv6 disabled:
@@ -282,6 +283,41 @@ def ssh_argv(name: str) -> list[str]:
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "root@127.0.0.1"]
 
 
+def power_off(name: str) -> None:
+    """Cut a guest's power (SIGKILL to its QEMU): no shutdown, no VRRP goodbye. Its disk stays."""
+    pid = pid_of(name)
+    if not pid:
+        raise LabError(f"{name} is not running")
+    os.kill(pid, signal.SIGKILL)
+    while pid_of(name):
+        time.sleep(0.05)
+    log(f"{name} powered off")
+
+
+def power_on(name: str) -> None:
+    """Boot a powered-off guest from its existing disk and wait until it is ready."""
+    h = next((h for h in hosts() if h["name"] == name), None)
+    if h is None:
+        raise LabError(f"no lab host named {name!r}")
+    if pid_of(name):
+        raise LabError(f"{name} is already running")
+    image = Path(run([str(REPO / "lab" / "build-image.sh")], stdout=subprocess.PIPE).stdout.strip().splitlines()[-1])
+    pubkey = (STATE / ("onetime_ed25519.pub" if h.get("lab_credential") else "id_ed25519.pub")).read_text().strip()
+    console = vm_dir(name) / "console-poweron.log"  # a fresh console log: READY means this boot
+    console.unlink(missing_ok=True)
+    argv = qemu_cmd(h, image, pubkey)
+    argv[argv.index("-serial") + 1] = f"file:{console}"
+    t0 = time.monotonic()
+    run(argv)
+    while not console.exists() or "LVSFLEET-READY" not in console.read_text(errors="replace"):
+        if time.monotonic() - t0 > BOOT_TIMEOUT:
+            raise LabError(f"{name}: not ready {BOOT_TIMEOUT} s after power-on (see {console})")
+        if not pid_of(name):
+            raise LabError(f"{name}: QEMU exited during boot (see {console})")
+        time.sleep(0.3)
+    log(f"{name} powered on and ready after {time.monotonic() - t0:.1f} s")
+
+
 def reboot(name: str) -> None:
     """Reboot one guest from inside (same disk, same host key) and wait until it is ready again."""
     console = vm_dir(name) / "console.log"
@@ -318,8 +354,9 @@ def main() -> int:
     p = sub.add_parser("ssh")
     p.add_argument("host")
     p.add_argument("command", nargs=argparse.REMAINDER)
-    p = sub.add_parser("reboot")
-    p.add_argument("host")
+    for verb in ("reboot", "power-off", "power-on"):
+        p = sub.add_parser(verb)
+        p.add_argument("host")
     p = sub.add_parser("probe")
     p.add_argument("target", help="VIP:PORT")
     p.add_argument("count", type=int)
@@ -340,6 +377,10 @@ def main() -> int:
             return subprocess.call(ssh_argv(args.host) + args.command)
         elif args.cmd == "reboot":
             reboot(args.host)
+        elif args.cmd == "power-off":
+            power_off(args.host)
+        elif args.cmd == "power-on":
+            power_on(args.host)
         elif args.cmd == "probe":
             return probe(args.target, args.count)
     except (LabError, subprocess.CalledProcessError) as exc:

@@ -9,7 +9,7 @@ in the kernel that the model does not have.
 """
 from __future__ import annotations
 
-from ansible.module_utils.lvsfleet.ipvs_state import Table, hostport
+from .ipvs_state import FWD_NAME, Table, hostport
 
 
 def unhealthy_in(baseline: Table, desired: Table) -> set:
@@ -49,9 +49,9 @@ def problems(actual: Table, desired: Table, tolerated: set = frozenset(), sorry:
             elif hd.config() != d.config():
                 if hd.weight == 0 and (key, dkey) in tolerated:
                     continue
-                out.append(f"{where}: kernel has weight {hd.weight} forwarding {hd.fwd} thresholds "
-                           f"{hd.u_thresh}/{hd.l_thresh}, model wants weight {d.weight} forwarding {d.fwd} "
-                           f"thresholds {d.u_thresh}/{d.l_thresh}")
+                out.append(f"{where}: kernel has weight {hd.weight} forwarding {FWD_NAME.get(hd.fwd, hd.fwd)} "
+                           f"thresholds {hd.u_thresh}/{hd.l_thresh}, model wants weight {d.weight} forwarding "
+                           f"{FWD_NAME.get(d.fwd, d.fwd)} thresholds {d.u_thresh}/{d.l_thresh}")
         for dkey in sorted(set(have.dests) - set(want.dests)):
             if sorry.get(key) == dkey:
                 continue
