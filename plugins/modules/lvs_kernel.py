@@ -23,6 +23,14 @@ options:
     description: Mapping of sysctl key (dotted, e.g. C(net.ipv4.ip_forward)) to value.
     type: dict
     default: {}
+  kernel_overrides:
+    description:
+      - Sysctl values for older kernels, where a setting's meaning differs. Each item has C(below) (a kernel
+        version, e.g. C("5.9")) and C(sysctls); on a running kernel older than C(below) its values replace
+        those in O(sysctls). Items are applied in order.
+    type: list
+    elements: dict
+    default: []
   modules_file:
     description: Persistent module list.
     type: path
@@ -60,11 +68,33 @@ set:
 """
 
 import os
+import platform
+import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 HEADER = "# Managed by lvsfleet (lvs_kernel); local edits are overwritten.\n"
+
+
+def kernel_version(release: str) -> tuple[int, ...]:
+    """'6.1.0-26-amd64' -> (6, 1, 0)."""
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", release)
+    if not m:
+        raise ValueError(f"cannot read a kernel version from {release!r}")
+    return tuple(int(x or 0) for x in m.groups())
+
+
+def effective_sysctls(sysctls: dict, overrides: list, release: str) -> dict:
+    """`sysctls` with the values of every override whose `below` is newer than the running kernel."""
+    running = kernel_version(release)
+    out = dict(sysctls)
+    for i, item in enumerate(overrides):
+        if not isinstance(item, dict) or set(item) != {"below", "sysctls"} or not isinstance(item["sysctls"], dict):
+            raise ValueError(f"kernel_overrides[{i}]: {item!r} must be a mapping with 'below' and 'sysctls'")
+        if running < kernel_version(str(item["below"])):
+            out.update(item["sysctls"])
+    return out
 
 
 def loaded_modules() -> set[str]:
@@ -120,12 +150,17 @@ def main() -> None:
         argument_spec=dict(
             modules=dict(type="list", elements="str", default=[]),
             sysctls=dict(type="dict", default={}),
+            kernel_overrides=dict(type="list", elements="dict", default=[]),
             modules_file=dict(type="path", default="/etc/modules-load.d/lvsfleet.conf"),
             sysctl_file=dict(type="path", default="/etc/sysctl.d/90-lvsfleet.conf"),
         ),
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        p["sysctls"] = effective_sysctls(p["sysctls"], p["kernel_overrides"], platform.release())
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     for key in p["sysctls"]:
         if not key or "/" in key or ".." in key or not all(part.replace("-", "").replace("_", "").isalnum()
                                                           for part in key.split(".")):

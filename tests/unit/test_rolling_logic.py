@@ -79,3 +79,14 @@ def test_one_vip_cannot_be_both_dr_and_tun_on_a_real_server():
     dr81 = dict(DR, name="dr81", port=81, vip="198.51.100.21", real_servers=[{"address": "203.0.113.21", "port": 81}])
     with pytest.raises(ModelError, match="a real server accepts one VIP one way"):
         real_server_vips(normalize_services([TUN, dr81]), ["203.0.113.21"])
+
+
+def test_kernel_overrides_apply_below_their_version_only():
+    from modules.lvs_kernel import effective_sysctls, kernel_version
+    assert kernel_version("6.1.0-26-amd64") == (6, 1, 0) and kernel_version("5.10") == (5, 10, 0)
+    base = {"net.ipv4.vs.conn_reuse_mode": 1, "net.ipv4.vs.sloppy_tcp": 0}
+    old = [{"below": "5.9", "sysctls": {"net.ipv4.vs.conn_reuse_mode": 0}}]
+    assert effective_sysctls(base, old, "6.1.0-26-amd64") == base
+    assert effective_sysctls(base, old, "5.4.0-150-generic")["net.ipv4.vs.conn_reuse_mode"] == 0
+    with pytest.raises(ValueError, match="kernel_overrides\\[0\\]"):
+        effective_sysctls(base, [{"below": "5.9"}], "6.1.0")
