@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# The lab's vault (VRRP auth): absolute, so molecule and testinfra find it from any directory.
+export ANSIBLE_VAULT_IDENTITY_LIST := lab@$(CURDIR)/inventory/lab/vault-password.lab
 # Host packages: QEMU (TCG), image tools, and what the venv needs.
 APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static xz-utils \
 	openssh-client iproute2 python3 python3-venv ca-certificates

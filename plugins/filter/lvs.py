@@ -31,11 +31,22 @@ def lvs_normalize_services(services, var="lvs_services"):
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
 
 
-def lvs_normalize_vrrp(instances, hosts=None, var="lvs_vrrp_instances"):
-    """Validate VRRP instances (ids, one MASTER, families); `hosts`: the directors."""
+def lvs_normalize_vrrp(instances, hosts=None, var="lvs_vrrp_instances", scripts=None):
+    """Validate VRRP instances (ids, one MASTER, families); `hosts`: the directors; `scripts`:
+    lvs_vrrp_scripts (raw), which track_scripts may name."""
     model = _load_model()
     try:
-        return model.normalize_vrrp_instances(instances, hosts, var)
+        checked = model.normalize_vrrp_scripts(scripts) if scripts is not None else None
+        return model.normalize_vrrp_instances(instances, hosts, var, checked)
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid inventory: {exc}") from None
+
+
+def lvs_normalize_vrrp_scripts(scripts, var="lvs_vrrp_scripts"):
+    """Validate vrrp_script definitions (argv lists, intervals, weights)."""
+    model = _load_model()
+    try:
+        return model.normalize_vrrp_scripts(scripts, var)
     except model.ModelError as exc:
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
 
@@ -95,4 +106,5 @@ class FilterModule:
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
                 "lvs_services_from_k8s": lvs_services_from_k8s, "lvs_real_server_vips": lvs_real_server_vips,
                 "lvs_real_server_states": lvs_real_server_states,
-                "lvs_removed_real_servers": lvs_removed_real_servers}
+                "lvs_removed_real_servers": lvs_removed_real_servers,
+                "lvs_normalize_vrrp_scripts": lvs_normalize_vrrp_scripts}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from module_utils.lvsfleet.model import ModelError, normalize_services, normalize_vrrp_instances
+from module_utils.lvsfleet.model import ModelError, normalize_services, normalize_vrrp_instances, normalize_vrrp_scripts
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = yaml.safe_load((REPO / "tests" / "bad_inventories" / "cases.yml").read_text())
@@ -32,7 +32,8 @@ def test_corpus_is_large_enough():
 def test_model_message(case):
     with pytest.raises(ModelError) as err:
         normalize_services(case.get("services", BASE_SERVICES))
-        normalize_vrrp_instances(case.get("vrrp", BASE_VRRP), ["d1", "d2"])
+        scripts = normalize_vrrp_scripts(case.get("scripts", []))
+        normalize_vrrp_instances(case.get("vrrp", BASE_VRRP), ["d1", "d2"], scripts=scripts)
     assert str(err.value) == case["message"]
 
 
@@ -43,7 +44,8 @@ def run_site(case, tmp: Path) -> subprocess.CompletedProcess:
         "d1": {"ansible_host": "127.0.0.9", "ansible_port": 1},
         "d2": {"ansible_host": "127.0.0.9", "ansible_port": 1}}}}}}))
     (inv / "group_vars" / "all" / "lvs.yml").write_text(yaml.safe_dump({
-        "lvs_services": case.get("services", BASE_SERVICES), "lvs_vrrp_instances": case.get("vrrp", BASE_VRRP)}))
+        "lvs_services": case.get("services", BASE_SERVICES), "lvs_vrrp_instances": case.get("vrrp", BASE_VRRP),
+        "lvs_vrrp_scripts": case.get("scripts", [])}))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"))
     ansible_playbook = Path(sys.executable).parent / "ansible-playbook"

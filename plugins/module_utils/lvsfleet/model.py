@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import ipaddress
+import re
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
 SCHEDULER_FLAGS = {
@@ -278,11 +279,55 @@ def normalize_services(services, var: str = "lvs_services") -> list[dict]:
 
 
 VRRP_KEYS = {"name", "interface", "virtual_router_id", "advert_int", "priorities", "virtual_ipaddresses",
-             "nopreempt", "preempt_delay", "auth_pass", "unicast_peers", "track_interfaces"}
+             "nopreempt", "preempt_delay", "auth_pass", "unicast_peers", "track_interfaces", "track_scripts",
+             "sync_group", "lvs_sync_daemon", "garp_master_delay", "garp_master_repeat", "garp_master_refresh"}
+VRRP_SCRIPT_KEYS = {"name", "script", "interval", "timeout", "fall", "rise", "weight"}
+_SAFE_WORD = re.compile(r"^[A-Za-z0-9_./:=@%+,-]+$")
 
 
-def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instances") -> list[dict]:
-    """Validate VRRP instances: ids, one MASTER, VIP families; `hosts` are the directors' names."""
+def normalize_vrrp_scripts(scripts, var: str = "lvs_vrrp_scripts") -> list[dict]:
+    """Validate vrrp_script definitions (track_scripts of VRRP instances name them).
+
+    `script` is an argv list: keepalived runs it as the non-root script_user, without a shell.
+    """
+    if scripts is None:
+        return []
+    if not isinstance(scripts, list):
+        raise ModelError(f"{var}: must be a list of scripts, got {type(scripts).__name__}")
+    out, names = [], set()
+    for i, sc in enumerate(scripts):
+        if not isinstance(sc, dict):
+            raise ModelError(f"{var}[{i}]: {sc!r} must be a mapping")
+        label = f"{var}[{i}]" + (f" ({sc['name']})" if sc.get("name") else "")
+        _unknown(label, sc, VRRP_SCRIPT_KEYS)
+        name = sc.get("name")
+        if not isinstance(name, str) or not _SAFE_WORD.match(name):
+            raise ModelError(f"{label}.name: {name!r} must be a word (letters, digits, _ . -)")
+        if name in names:
+            raise ModelError(f"{label}.name: {name!r} is defined twice")
+        names.add(name)
+        argv = sc.get("script")
+        if not isinstance(argv, list) or not argv or not str(argv[0]).startswith("/"):
+            raise ModelError(f"{label}.script: {argv!r} must be an argv list starting with an absolute path")
+        for j, word in enumerate(argv):
+            if not _SAFE_WORD.match(str(word)):
+                raise ModelError(f"{label}.script[{j}]: {word!r} has characters keepalived would reinterpret "
+                                 f"(quotes, spaces, shell syntax); use a wrapper script")
+        n = {"name": name, "script": [str(w) for w in argv]}
+        n["interval"] = _int(label, sc.get("interval", 2), 1, 3600, "interval")
+        n["timeout"] = _int(label, sc.get("timeout", n["interval"]), 1, 3600, "timeout")
+        n["fall"] = _int(label, sc.get("fall", 2), 1, 255, "fall")
+        n["rise"] = _int(label, sc.get("rise", 2), 1, 255, "rise")
+        n["weight"] = _int(label, sc.get("weight", 0), -253, 253, "weight")
+        out.append(n)
+    return out
+
+
+def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instances", scripts=None) -> list[dict]:
+    """Validate VRRP instances: ids, one MASTER, VIP families; `hosts` are the directors' names.
+
+    `scripts` (normalized lvs_vrrp_scripts), when given, are what track_scripts may name.
+    """
     if instances is None:
         return []
     if not isinstance(instances, list):
@@ -333,8 +378,34 @@ def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instanc
                              f"family per VRRP instance (use two instances)")
         if vi.get("auth_pass") is not None and not 1 <= len(str(vi["auth_pass"])) <= 8:
             raise ModelError(f"{label}.auth_pass: must be 1 to 8 characters (VRRP PASS authentication)")
+        known = {sc["name"] for sc in scripts} if scripts is not None else None
+        n["track_scripts"] = list(vi.get("track_scripts") or [])
+        for j, name in enumerate(n["track_scripts"]):
+            if known is not None and name not in known:
+                close = difflib.get_close_matches(str(name), sorted(known), n=1)
+                raise ModelError(f"{label}.track_scripts[{j}]: {name!r} is not in lvs_vrrp_scripts"
+                                 + (f" (did you mean {close[0]!r}?)" if close else ""))
+        for key, lo, hi in (("garp_master_delay", 0, 255), ("garp_master_repeat", 1, 255),
+                            ("garp_master_refresh", 0, 3600), ("preempt_delay", 0, 1000)):
+            if vi.get(key) is not None:
+                n[key] = _int(label, vi[key], lo, hi, key)
+        if vi.get("sync_group") is not None and not _SAFE_WORD.match(str(vi["sync_group"])):
+            raise ModelError(f"{label}.sync_group: {vi['sync_group']!r} must be a word (letters, digits, _ . -)")
+        sd = vi.get("lvs_sync_daemon")
+        if sd:
+            sd = {} if sd is True else sd
+            if not isinstance(sd, dict):
+                raise ModelError(f"{label}.lvs_sync_daemon: {sd!r} must be true or a mapping (interface, id)")
+            _unknown(f"{label}.lvs_sync_daemon", sd, {"interface", "id"})
+            n["lvs_sync_daemon"] = {"interface": str(sd.get("interface", vi["interface"])),
+                                    "id": _int(f"{label}.lvs_sync_daemon", sd.get("id", n["virtual_router_id"]),
+                                               0, 255, "id")}
         n["master"] = masters[0]
         out.append(n)
+    daemons = [n["name"] for n in out if n.get("lvs_sync_daemon")]
+    if len(daemons) > 1:
+        raise ModelError(f"{var}: lvs_sync_daemon is set on {' and '.join(daemons)}; keepalived runs one "
+                         f"connection-sync daemon, following one VRRP instance")
     return out
 
 
