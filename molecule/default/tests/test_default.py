@@ -1,4 +1,5 @@
 """NAT, DR and TUN VIPs end to end on real kernels: modules, sysctls, VRRP, IPVS table, real servers, traffic."""
+import json
 import subprocess
 import sys
 import time
@@ -103,3 +104,19 @@ def test_dr_and_tun_survive_a_real_server_reboot():
     for vip in (DR_VIP, TUN_VIP):
         result = probe(vip, 20)
         assert result["ok"] == 20 and set(result["by_server"]) == {"rs1", "rs2"}, (vip, result)
+
+
+def test_vrrp_auth_sync_daemon_and_track_script(lb1, lb2):
+    for host in (lb1, lb2):
+        conf = host.file("/etc/keepalived/keepalived.conf")
+        assert conf.user == "root" and conf.mode == 0o640
+        text = conf.content_string
+        assert "auth_type PASS" in text and "auth_pass Lb-7q2Xk" in text  # decrypted from the lab's vault
+        assert "lvs_sync_daemon lan0 VI_LAB id 51" in text
+        assert 'script "/usr/bin/test -d /proc/net/ip_vs"' in text and "chk_ipvs" in text
+    # The connection-sync daemon follows VRRP: master on the MASTER, backup on the BACKUP.
+    assert "master sync daemon" in lb1.check_output("ipvsadm -L --daemon")
+    assert "backup sync daemon" in lb2.check_output("ipvsadm -L --daemon")
+    states = {h: json.loads(x.check_output("/usr/local/libexec/lvsfleet/vrrp-state"))["VI_LAB"]["state"]
+              for h, x in (("lb1", lb1), ("lb2", lb2))}
+    assert states == {"lb1": "MASTER", "lb2": "BACKUP"}
