@@ -309,13 +309,19 @@ def power_on(name: str) -> None:
     argv[argv.index("-serial") + 1] = f"file:{console}"
     t0 = time.monotonic()
     run(argv)
-    while not console.exists() or "LVSFLEET-READY" not in console.read_text(errors="replace"):
-        if time.monotonic() - t0 > BOOT_TIMEOUT:
-            raise LabError(f"{name}: not ready {BOOT_TIMEOUT} s after power-on (see {console})")
-        if not pid_of(name):
-            raise LabError(f"{name}: QEMU exited during boot (see {console})")
-        time.sleep(0.3)
+    wait_ready(name, console, 0, "power-on")
     log(f"{name} powered on and ready after {time.monotonic() - t0:.1f} s")
+
+
+def wait_ready(name: str, console: Path, seen: int, what: str) -> None:
+    """Wait until `console` shows more than `seen` READY markers (QEMU must stay up meanwhile)."""
+    t0 = time.monotonic()
+    while not console.exists() or console.read_text(errors="replace").count("LVSFLEET-READY") <= seen:
+        if time.monotonic() - t0 > BOOT_TIMEOUT:
+            raise LabError(f"{name}: not ready {BOOT_TIMEOUT} s after {what} (see {console})")
+        if not pid_of(name):
+            raise LabError(f"{name}: QEMU exited during {what} (see {console})")
+        time.sleep(0.3)
 
 
 def reboot(name: str) -> None:
@@ -324,12 +330,7 @@ def reboot(name: str) -> None:
     before = console.read_text(errors="replace").count("LVSFLEET-READY")
     subprocess.call(ssh_argv(name) + ["systemctl", "reboot"])
     t0 = time.monotonic()
-    while console.read_text(errors="replace").count("LVSFLEET-READY") <= before:
-        if time.monotonic() - t0 > BOOT_TIMEOUT:
-            raise LabError(f"{name}: not ready {BOOT_TIMEOUT} s after reboot (see {console})")
-        if not pid_of(name):
-            raise LabError(f"{name}: QEMU exited during reboot (see {console})")
-        time.sleep(0.3)
+    wait_ready(name, console, before, "reboot")
     log(f"{name} rebooted and ready after {time.monotonic() - t0:.1f} s")
 
 
