@@ -303,12 +303,10 @@ def power_on(name: str) -> None:
         raise LabError(f"{name} is already running")
     image = Path(run([str(REPO / "lab" / "build-image.sh")], stdout=subprocess.PIPE).stdout.strip().splitlines()[-1])
     pubkey = (STATE / ("onetime_ed25519.pub" if h.get("lab_credential") else "id_ed25519.pub")).read_text().strip()
-    console = vm_dir(name) / "console-poweron.log"  # a fresh console log: READY means this boot
-    console.unlink(missing_ok=True)
-    argv = qemu_cmd(h, image, pubkey)
-    argv[argv.index("-serial") + 1] = f"file:{console}"
+    console = vm_dir(name) / "console.log"
+    console.unlink(missing_ok=True)  # a fresh console log: READY means this boot
     t0 = time.monotonic()
-    run(argv)
+    run(qemu_cmd(h, image, pubkey))
     wait_ready(name, console, 0, "power-on")
     log(f"{name} powered on and ready after {time.monotonic() - t0:.1f} s")
 
