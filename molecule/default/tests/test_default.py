@@ -113,7 +113,7 @@ def test_vrrp_auth_sync_daemon_and_track_script(lb1, lb2):
         text = conf.content_string
         assert "auth_type PASS" in text and "auth_pass Lb-7q2Xk" in text  # decrypted from the lab's vault
         assert "lvs_sync_daemon lan0 VI_LAB id 51" in text
-        assert 'script "/usr/bin/test -d /proc/net/ip_vs"' in text and "chk_ipvs" in text
+        assert 'script "/usr/bin/test -e /proc/net/ip_vs"' in text and "chk_ipvs" in text
     # The connection-sync daemon follows VRRP: master on the MASTER, backup on the BACKUP.
     assert "master sync daemon" in lb1.check_output("ipvsadm -L --daemon")
     assert "backup sync daemon" in lb2.check_output("ipvsadm -L --daemon")
