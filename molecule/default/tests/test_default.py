@@ -95,6 +95,8 @@ def test_dr_and_tun_survive_a_real_server_reboot():
     from conftest import REPO
     subprocess.run([sys.executable, str(REPO / "lab" / "lab.py"), "reboot", "rs2"], check=True)
     rs2 = lab_host("rs2")
+    rs2.run("systemctl is-system-running --wait")  # sshd answers before the last boot units have run
+    assert rs2.service("lvsfleet-real-server").is_running
     assert "198.51.100.21/32" in rs2.check_output("ip -4 addr show dev tunl0")
     # keepalived took rs2 out while it was down; wait for its health check to put it back.
     lb1, deadline = lab_host("lb1"), time.monotonic() + 60
