@@ -62,7 +62,7 @@ from ansible.module_utils.lvsfleet.ipvs_backend import BACKEND_CHOICES, open_bac
 from ansible.module_utils.lvsfleet.ipvs_ipvsadm import parse_save
 from ansible.module_utils.lvsfleet.ipvs_state import from_model
 from ansible.module_utils.lvsfleet.model import ModelError, apply_real_server_states, normalize_services
-from ansible.module_utils.lvsfleet.verify import problems, unhealthy_in
+from ansible.module_utils.lvsfleet.verify import problems, sorry_servers, unhealthy_in
 
 
 def main() -> None:
@@ -83,11 +83,7 @@ def main() -> None:
         module.fail_json(msg=str(exc))
     desired = from_model(services)
     tolerated = unhealthy_in(parse_save(p["baseline"]), desired) if p["baseline"].strip() else set()
-    sorry = {}
-    for svc, key in zip(services, desired):
-        if svc.get("sorry_server"):
-            host, _, port = str(svc["sorry_server"]).rpartition(":")
-            sorry[key] = (host.strip("[]"), int(port)) if host else (str(svc["sorry_server"]), svc["port"])
+    sorry = sorry_servers(services, desired)
     ipvs, name = open_backend(module, p["backend"])
     t0 = time.monotonic()
     try:

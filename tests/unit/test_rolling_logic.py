@@ -4,7 +4,7 @@ import pytest
 
 from module_utils.lvsfleet.ipvs_state import from_model
 from module_utils.lvsfleet.model import ModelError, apply_real_server_states, normalize_services, real_server_vips
-from module_utils.lvsfleet.verify import problems, unhealthy_in
+from module_utils.lvsfleet.verify import problems, sorry_servers, unhealthy_in
 from filter.lvs import lvs_removed_real_servers
 
 WEB = {"name": "web", "vip": "198.51.100.10", "port": 80, "scheduler": "rr",
@@ -90,3 +90,13 @@ def test_kernel_overrides_apply_below_their_version_only():
     assert effective_sysctls(base, old, "5.4.0-150-generic")["net.ipv4.vs.conn_reuse_mode"] == 0
     with pytest.raises(ValueError, match="kernel_overrides\\[0\\]"):
         effective_sysctls(base, [{"below": "5.9"}], "6.1.0")
+
+
+def test_a_sorry_server_in_the_kernel_is_not_a_problem():
+    web = dict(WEB, sorry_server={"address": "203.0.113.99", "port": 8080})
+    desired = table(web)
+    sorry = sorry_servers(model(web), desired)
+    assert list(sorry.values()) == [("203.0.113.99", 8080)]
+    actual = table(dict(WEB, real_servers=WEB["real_servers"] + [{"address": "203.0.113.99", "port": 8080}]))
+    assert problems(actual, desired, sorry=sorry) == []
+    assert problems(actual, desired) == ["-t 198.51.100.10:80 -> 203.0.113.99:8080: in the kernel but not in the model"]

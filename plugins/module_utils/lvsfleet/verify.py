@@ -24,6 +24,19 @@ def unhealthy_in(baseline: Table, desired: Table) -> set:
     return out
 
 
+def sorry_servers(services: list[dict], desired: Table) -> dict:
+    """Service key -> (address, port) of its sorry server, from normalized services in `desired`'s order.
+
+    The inventory form is the one the keepalived template renders: {address, port (default the service's)}.
+    """
+    out = {}
+    for svc, key in zip(services, desired):
+        sorry = svc.get("sorry_server")
+        if sorry:
+            out[key] = (str(sorry["address"]), int(sorry.get("port") or svc["port"]))
+    return out
+
+
 def problems(actual: Table, desired: Table, tolerated: set = frozenset(), sorry: dict | None = None) -> list[str]:
     """Every difference between the kernel (`actual`) and the model (`desired`), in words; [] if none.
 
