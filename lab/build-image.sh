@@ -22,7 +22,7 @@ mirror=${LVSFLEET_MIRROR:-http://deb.debian.org/debian}
 
 packages=(
   systemd-sysv openssh-server python3 python3-apt sudo kmod iproute2 iputils-ping procps
-  iptables netcat-openbsd curl ipvsadm keepalived tcpdump openssl nginx-light apache2-utils
+  iptables netcat-openbsd curl ipvsadm keepalived tcpdump openssl nginx-light apache2-utils mariadb-server
 )
 
 recipe_hash=$(
@@ -169,6 +169,8 @@ systemctl --root="$root" mask --quiet \
   systemd-machine-id-commit.service systemd-hwdb-update.service systemd-journal-catalog-update.service
 # The lab backend's web server starts only where the demo_backend role enables it (real servers).
 systemctl --root="$root" disable --quiet nginx.service
+# MariaDB (the authenticated mysql check's peer) likewise starts only where lab_backends enables it.
+systemctl --root="$root" disable --quiet mariadb.service
 systemctl --root="$root" set-default --quiet multi-user.target
 gen_dir=$(inside /etc/systemd/system-generators)
 mkdir -p "$gen_dir"

@@ -39,7 +39,7 @@ BRIDGE = "lvsfleet0"
 TAP_PREFIX = "lvsf-"
 QEMU_NAME_PREFIX = "lvsfleet-lab-"
 BOOT_TIMEOUT = int(os.environ.get("LVSFLEET_BOOT_TIMEOUT", "420"))
-GUEST_MEM_MB = {"directors": 512}
+GUEST_MEM_MB = {"directors": 512, "real_servers": 512}  # real servers: MariaDB beside the backends
 DEFAULT_MEM_MB = 384
 
 

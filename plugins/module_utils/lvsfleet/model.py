@@ -27,7 +27,7 @@ HEALTH_TYPES = ("none", "tcp", "http", "https", "udp", "dns", "smtp", "mysql", "
 SERVICE_KEYS = {
     "name", "vip", "port", "protocol", "fwmark", "scheduler", "scheduler_flags", "forwarding", "tunnel", "tunnel_port",
     "persistence", "ops", "health_check", "quorum", "hysteresis", "sorry_server", "inhibit_on_failure",
-    "real_servers", "delay_loop", "vrrp_instance", "alpha", "omega",
+    "real_servers", "delay_loop", "vrrp_instance", "alpha", "omega", "vips",
 }
 RS_KEYS = {"address", "port", "weight", "state", "upper_threshold", "lower_threshold", "name"}
 HEALTH_KEYS_COMMON = {"type", "interval", "timeout", "retries", "delay_before_retry", "port"}
@@ -39,7 +39,7 @@ HEALTH_KEYS = {
     "udp": {"payload", "reply"},
     "dns": {"query", "query_type"},
     "smtp": {"helo"},
-    "mysql": set(),
+    "mysql": {"user", "password"},
     "syslog": {"transport"},
     "custom": {"script"},
 }
@@ -151,8 +151,45 @@ def _health(where: str, hc, port: int) -> dict:
                                     ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"))
     if kind == "custom" and not out.get("script"):
         raise ModelError(f"{where}.script: a custom health check needs a script")
+    if kind == "mysql" and ("user" in out or "password" in out):
+        # An authenticated ping: the credentials go to a file only the script user reads, never to argv.
+        if not out.get("user") or not out.get("password"):
+            raise ModelError(f"{where}: an authenticated mysql check needs both user and password "
+                             f"(the password from Ansible Vault)")
+        if not isinstance(out["user"], str) or not _NAME_WORD.match(out["user"]) or len(out["user"]) > 80:
+            raise ModelError(f"{where}.user: {out['user']!r} must be a MySQL user name (letters, digits, _ . -)")
+        out["password"] = str(out["password"])
     if kind == "syslog":
         out["transport"] = _choice(f"{where}.transport", out.get("transport", "udp"), ("tcp", "udp"))
+    return out
+
+
+def _group_vips(label: str, svc: dict) -> list[str]:
+    """The service's VIPs: [vip], or the `vips` of a keepalived virtual_server_group (one family, no repeats)."""
+    if "vips" not in svc:
+        if "vip" not in svc:
+            raise ModelError(f"{label}.vip: required (or vips, for several VIPs sharing the real servers)")
+        return [_addr_text(_addr(f"{label}.vip", svc["vip"]))]
+    if "vip" in svc:
+        raise ModelError(f"{label}.vips: give either vip or vips, not both")
+    if not _NAME_WORD.match(str(svc["name"])):
+        raise ModelError(f"{label}.name: {svc['name']!r} names a keepalived virtual_server_group, so it must be "
+                         f"a word (letters, digits, _ . -)")
+    if svc.get("fwmark") is not None:
+        raise ModelError(f"{label}.vips: a fwmark service has no VIPs (the firewall mark selects its traffic)")
+    vips = svc["vips"]
+    if not isinstance(vips, list) or not vips:
+        raise ModelError(f"{label}.vips: {vips!r} must be a non-empty list of addresses")
+    out = []
+    for j, text in enumerate(vips):
+        addr = _addr(f"{label}.vips[{j}]", text)
+        first = _parse_addr(out[0]) if out else addr
+        if addr.version != first.version:
+            raise ModelError(f"{label}.vips[{j}]: {text} is IPv{addr.version} but vips[0] {first} is "
+                             f"IPv{first.version}; one group shares real servers of one family")
+        if _addr_text(addr) in out:
+            raise ModelError(f"{label}.vips[{j}]: {text} is listed twice")
+        out.append(_addr_text(addr))
     return out
 
 
@@ -173,11 +210,11 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
         if "port" not in svc:
             raise ModelError(f"{label}.port: required unless fwmark is set")
         out["port"] = _int(f"{label}.port", out["port"], 0, 65535)
-    if "vip" not in svc:
-        raise ModelError(f"{label}.vip: required")
-    vip = _addr(f"{label}.vip", out["vip"])
-    out["vip"] = str(vip)
+    out["vips"] = _group_vips(label, svc)
+    vip = _parse_addr(out["vips"][0])
+    out["vip"] = out["vips"][0]
     out["family"] = vip.version
+    out["group"] = out["name"] if "vips" in svc else None
     out["protocol"] = _choice(f"{label}.protocol", out["protocol"], PROTOCOLS)
     out["scheduler"] = _choice(f"{label}.scheduler", out["scheduler"], SCHEDULERS)
     flags = out["scheduler_flags"] or []
@@ -211,6 +248,9 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
             out["persistence"]["netmask"] = str(p["netmask"])
     out["quorum"] = _int(f"{label}.quorum", out["quorum"], 1, 65535)
     out["health_check"] = _health(f"{label}.health_check", svc.get("health_check"), out["port"])
+    if "user" in out["health_check"] and not _NAME_WORD.match(str(out["name"])):
+        raise ModelError(f"{label}.name: {out['name']!r} names the file of its mysql check credentials, so it "
+                         f"must be a word (letters, digits, _ . -)")
     if out["delay_loop"] is None:
         out["delay_loop"] = out["health_check"]["interval"]
     rss = svc.get("real_servers")
@@ -267,14 +307,18 @@ def normalize_services(services, var: str = "lvs_services") -> list[dict]:
     out, keys, names = [], {}, {}
     for i, svc in enumerate(services):
         n = normalize_service(svc, i, var)
-        k = service_key(n)
-        if k in keys:
-            raise ModelError(f"{var}[{i}] ({n['name']}): {k} is already declared by {var}[{keys[k]}]")
         if n["name"] in names:
             raise ModelError(f"{var}[{i}].name: {n['name']!r} is already used by {var}[{names[n['name']]}]")
-        keys[k] = i
         names[n["name"]] = i
-        out.append(n)
+        # A group is one kernel service per VIP, all alike: expanded here so IPVS, verification and
+        # real-server consumers see kernel services; keepalived's template folds them back by `group`.
+        for vip in n["vips"]:
+            member = n if vip == n["vip"] else dict(n, vip=vip)
+            k = service_key(member)
+            if k in keys:
+                raise ModelError(f"{var}[{i}] ({n['name']}): {k} is already declared by {var}[{keys[k]}]")
+            keys[k] = i
+            out.append(member)
     return out
 
 
@@ -283,6 +327,8 @@ VRRP_KEYS = {"name", "interface", "virtual_router_id", "advert_int", "priorities
              "sync_group", "lvs_sync_daemon", "garp_master_delay", "garp_master_repeat", "garp_master_refresh"}
 VRRP_SCRIPT_KEYS = {"name", "script", "interval", "timeout", "fall", "rise", "weight"}
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./:=@%+,-]+$")
+# A name that also becomes a keepalived block name or a file name: no path separators, no leading dot.
+_NAME_WORD = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 def normalize_vrrp_scripts(scripts, var: str = "lvs_vrrp_scripts") -> list[dict]:
