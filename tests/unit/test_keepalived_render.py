@@ -132,3 +132,9 @@ def test_greeting_scramble_and_error_packets():
     else:
         raise AssertionError("an error packet must be down")
     assert check.error_text(b"\xff\x15\x04#28000Access denied for user") == "error 1045: Access denied for user"
+
+
+def test_only_the_first_vip_is_advertised():
+    vi = block(render(), "vrrp_instance VI_1 ")
+    assert block(vi, "virtual_ipaddress {").count("dev lan0") == 1 and "198.51.100.10/24 dev lan0" in vi
+    assert "198.51.100.11/24 dev lan0" in block(vi, "virtual_ipaddress_excluded {")
