@@ -45,10 +45,10 @@ def recap(out: str) -> dict:
 class Load:
     """The load generator on the client, started now, stopped (and read) by stop()."""
 
-    def __init__(self, min_requests: int, targets=("198.51.100.10:80",), workers: int = 8):
+    def __init__(self, min_requests: int, targets=("198.51.100.10:80",), workers: int = 8, timeout: float = 3.0):
         self.proc = subprocess.Popen(
             LAB + ["ssh", "client", "python3", "-", *targets, "--min-requests", str(min_requests),
-                   "--workers", str(workers), "--max-seconds", "1200"],
+                   "--workers", str(workers), "--max-seconds", "1200", "--timeout", str(timeout)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.proc.stdin.write(LOADGEN)
         self.proc.stdin.close()
