@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import jinja2
+import yaml
 from ansible.plugins.filter.core import FilterModule as CoreFilters
 from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
 from ansible.plugins.test.core import TestModule as CoreTests
@@ -28,7 +29,12 @@ SERVICES = [
      "real_servers": ["203.0.113.21"]},
     {"name": "db-greeting", "vip": "198.51.100.11", "port": 3306, "health_check": {"type": "mysql"},
      "real_servers": ["203.0.113.22"]},
+    {"name": "logs-udp", "vip": "198.51.100.10", "port": 514, "protocol": "udp",
+     "health_check": {"type": "syslog", "transport": "udp"}, "real_servers": [{"address": "203.0.113.21", "port": 5514}]},
+    {"name": "logs-tcp", "vip": "198.51.100.10", "port": 514, "protocol": "tcp",
+     "health_check": {"type": "syslog", "transport": "tcp"}, "real_servers": [{"address": "203.0.113.21", "port": 5514}]},
 ]
+ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
 
 
 def render(services=SERVICES, host="lb1") -> str:
@@ -44,7 +50,8 @@ def render(services=SERVICES, host="lb1") -> str:
         keepalived_script_user="keepalived_script", keepalived_garp_master_repeat=3,
         keepalived_garp_master_refresh=0, keepalived_priority_override=0, keepalived_model_services=model,
         keepalived_model_scripts=[], keepalived_my_vrrp=vrrp, keepalived_sync_groups=[],
-        keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks")
+        keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks",
+        keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"])
 
 
 def block(text: str, header: str) -> str:
@@ -79,6 +86,17 @@ def test_https_digest_check():
     vs = block(render(), "virtual_server group web ")
     check = block(vs, "SSL_GET")
     assert "path /health" in check and "digest d41d8cd98f00b204e9800998ecf8427e" in check and "status_code 200" in check
+
+
+def test_syslog_checks_are_keepalived_native_and_probe_with_a_syslog_message():
+    conf = render()
+    assert conf.count("MISC_CHECK") == 2, "only the two mysql services run a script"
+    udp = block(conf, "UDP_CHECK")
+    payload = re.search(r"payload (\w+)", udp).group(1)
+    assert bytes.fromhex(payload) == b"<15>1 - lvsfleet-check - - - - health probe\n"
+    assert "require_reply" not in udp and "connect_port 5514" in udp
+    tcp = block(conf[conf.index("protocol TCP", conf.index("virtual_server 198.51.100.10 514")):], "TCP_CHECK")
+    assert "connect_port 5514" in tcp
 
 
 def test_mysql_password_goes_to_a_file_never_into_the_config():

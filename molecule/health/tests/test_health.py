@@ -15,7 +15,7 @@ LAB = [sys.executable, str(REPO / "lab" / "lab.py")]
 POLLER = (Path(__file__).parent / "poll_ipvs.py").read_bytes()
 RETRIES, TIMEOUT = 1, 2
 # interval per type as in inventory/lab/group_vars/all/health_services.yml (script checks poll every 10 s)
-INTERVAL = {"mysql": 10, "mysql-auth": 10, "syslog-udp": 10, "syslog-tcp": 10}
+INTERVAL = {"mysql": 10, "mysql-auth": 10}
 
 
 def bound(kind: str) -> int:
