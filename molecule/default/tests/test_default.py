@@ -122,3 +122,21 @@ def test_vrrp_auth_sync_daemon_and_track_script(lb1, lb2):
     states = {h: json.loads(x.check_output("/usr/local/libexec/lvsfleet/vrrp-state"))["VI_LAB"]["state"]
               for h, x in (("lb1", lb1), ("lb2", lb2))}
     assert states == {"lb1": "MASTER", "lb2": "BACKUP"}
+
+
+# The HeYe-format source inventory/lab/services/shop.yaml (Kubernetes-style Service + Endpoints).
+SHOP_VIP = "198.51.100.40"
+
+
+@pytest.mark.parametrize("name", DIRECTORS)
+def test_heye_format_service_is_in_the_table(name):
+    out = lab_host(name).check_output(f"ipvsadm -Ln -t {SHOP_VIP}:80")
+    assert f"TCP  {SHOP_VIP}:80 wrr" in out, out
+    for rs in REAL_SERVERS:
+        assert f"-> {rs}" in out, out
+
+
+def test_heye_format_service_serves_traffic():
+    result = probe(f"{SHOP_VIP}:80", 20)
+    assert result["ok"] == 20, result
+    assert set(result["by_server"]) == {"rs1", "rs2"}, result
