@@ -31,13 +31,14 @@ def lvs_normalize_services(services, var="lvs_services"):
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
 
 
-def lvs_normalize_vrrp(instances, hosts=None, var="lvs_vrrp_instances", scripts=None):
-    """Validate VRRP instances (ids, one MASTER, families); `hosts`: the directors; `scripts`:
-    lvs_vrrp_scripts (raw), which track_scripts may name."""
+def lvs_normalize_vrrp(instances, hosts=None, var="lvs_vrrp_instances", scripts=None, services=None):
+    """Validate VRRP instances (ids, one MASTER, families, peers); `hosts`: the directors (names, or
+    {name: lvs_vrrp_unicast_ip}); `scripts`: lvs_vrrp_scripts (raw), which track_scripts may name;
+    `services`: normalized services, whose VIPs the instances must hold."""
     model = _load_model()
     try:
         checked = model.normalize_vrrp_scripts(scripts) if scripts is not None else None
-        return model.normalize_vrrp_instances(instances, hosts, var, checked)
+        return model.normalize_vrrp_instances(instances, hosts, var, checked, services)
     except model.ModelError as exc:
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
 
@@ -88,7 +89,7 @@ def lvs_removed_real_servers(kernel_services, services):
     for svc in services:
         key = ("fwmark", svc["fwmark"], svc["family"]) if svc["fwmark"] is not None else \
             (svc["protocol"], svc["vip"], svc["port"])
-        wanted[key] = {(rs["address"], rs["port"]) for rs in svc["real_servers"] if rs["state"] != "disabled"}
+        wanted[key] = {(rs["address"], rs["port"]) for rs in svc["real_servers"] if rs["present"]}
     out = []
     for ks in kernel_services:
         key = ("fwmark", ks["fwmark"], ks["family"]) if ks.get("fwmark") else (ks["protocol"], ks["vip"], ks["port"])
@@ -101,10 +102,40 @@ def lvs_removed_real_servers(kernel_services, services):
     return out
 
 
+# What the gate reads of each director and real server.
+_DIRECTOR_VARS = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip",
+                  "lvs_real_server_states", "lvs_priority_overrides")
+
+
+def lvs_check_inventory(hostvars, groups):
+    """The pre-flight gate over the whole inventory: lvs_* variable names on every host, every director's
+    variables, every real server's DR/TUN VIPs. Returns a summary (counts); raises naming the variable, the
+    item and the value (see model.check_inventory). Secrets stay inside: nothing of the model is returned."""
+    model = _load_model()
+    try:
+        for host in groups.get("all", []):
+            model.check_variable_names(host, list(hostvars[host]))
+        directors = {}
+        for host in groups.get("directors", []):
+            hv = hostvars[host]
+            directors[host] = {var: hv.get(var) for var in _DIRECTOR_VARS}
+        real_servers = {}
+        for host in groups.get("real_servers", []):
+            hv = hostvars[host]
+            real_servers[host] = {"services": hv.get("real_server_services", hv.get("lvs_services")),
+                                  "addresses": hv.get("real_server_addresses")}
+        checked = model.check_inventory(directors, real_servers)
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid inventory: {exc}") from None
+    return {"directors": len(directors), "real_servers": len(real_servers), "services": len(checked["services"]),
+            "vrrp_instances": len(checked["vrrp"])}
+
+
 class FilterModule:
     def filters(self):
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
                 "lvs_services_from_k8s": lvs_services_from_k8s, "lvs_real_server_vips": lvs_real_server_vips,
                 "lvs_real_server_states": lvs_real_server_states,
                 "lvs_removed_real_servers": lvs_removed_real_servers,
-                "lvs_normalize_vrrp_scripts": lvs_normalize_vrrp_scripts}
+                "lvs_normalize_vrrp_scripts": lvs_normalize_vrrp_scripts,
+                "lvs_check_inventory": lvs_check_inventory}

@@ -1,9 +1,16 @@
 """The bad-inventory corpus: every case stops site.yml before any host is touched, with its exact message.
 
-Two layers: the model functions give the message (fast), and a real `ansible-playbook playbooks/site.yml`
-run against an inventory whose directors are unreachable (127.0.0.9:1) fails in the verify play with that
-message and never contacts a host (no task result for d1/d2, no UNREACHABLE).
+Two layers: the gate's model function (`check_inventory`, what verify.yml runs) gives the message (fast), and
+a real `ansible-playbook playbooks/site.yml` run against an inventory whose directors and real servers are
+unreachable (127.0.0.9:1) fails in the verify play with that message and never contacts a host (no task
+result for a director or real server except those delegated to the controller, nothing UNREACHABLE).
+
+A case (tests/bad_inventories/cases.yml) sets any of: `services` (lvs_services), `vrrp` (lvs_vrrp_instances),
+`scripts` (lvs_vrrp_scripts), `hosts` (per-director variables), `real_servers` (real-server hosts and their
+variables), `heye` (a HeYe-format file appended to the services), `all_vars` (more group_vars/all),
+`no_directors` (the directors group is missing), and `field` (what the case is about, for the census).
 """
+import collections
 import os
 import re
 import subprocess
@@ -14,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from module_utils.lvsfleet.model import ModelError, normalize_services, normalize_vrrp_instances, normalize_vrrp_scripts
+from module_utils.lvsfleet.model import ModelError, check_inventory, check_variable_names, services_from_k8s
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = yaml.safe_load((REPO / "tests" / "bad_inventories" / "cases.yml").read_text())
@@ -22,35 +29,86 @@ BASE_SERVICES = [{"name": "web", "vip": "198.51.100.10", "port": 80, "real_serve
 BASE_VRRP = [{"name": "VI_1", "interface": "lan0", "virtual_router_id": 51, "priorities": {"d1": 150, "d2": 100},
               "virtual_ipaddresses": ["198.51.100.10/24"]}]
 IDS = [c["name"] for c in CASES]
+DIRECTORS = ("d1", "d2")
+HEYE_PATH = "services/heye.yaml"
 
 
 def test_corpus_is_large_enough():
-    assert len(CASES) >= 40 and len(set(IDS)) == len(IDS)
+    assert len(CASES) >= 150 and len(set(IDS)) == len(IDS)
+    assert all(c.get("field") for c in CASES), "every case says which field it is about"
+
+
+def census() -> dict:
+    return dict(sorted(collections.Counter(c["field"].split(".")[0] for c in CASES).items()))
+
+
+def shared_vars(case) -> dict:
+    out = {"lvs_services": case.get("services", BASE_SERVICES), "lvs_vrrp_instances": case.get("vrrp", BASE_VRRP),
+           "lvs_vrrp_scripts": case.get("scripts", [])}
+    out.update(case.get("all_vars", {}))
+    return out
+
+
+def model_check(case) -> None:
+    """What verify.yml's gate does, without Ansible."""
+    common = shared_vars(case)
+    hosts = {} if case.get("no_directors") else {h: dict(common, **(case.get("hosts") or {}).get(h, {}))
+                                                  for h in DIRECTORS}
+    for host, hv in list(hosts.items()) + list((case.get("real_servers") or {}).items()):
+        check_variable_names(host, list(common) + list(hv))
+    if "heye" in case:
+        extra = services_from_k8s(list(yaml.safe_load_all(case["heye"])), HEYE_PATH)
+        for hv in hosts.values():
+            hv["lvs_services"] = list(hv["lvs_services"]) + extra
+    directors = {h: {k: v for k, v in hv.items() if k in (
+        "lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip", "lvs_real_server_states",
+        "lvs_priority_overrides")} for h, hv in hosts.items()}
+    real_servers = {h: {"services": hv.get("real_server_services", common["lvs_services"]),
+                        "addresses": hv.get("real_server_addresses")}
+                    for h, hv in (case.get("real_servers") or {}).items()}
+    check_inventory(directors, real_servers)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_model_message(case):
     with pytest.raises(ModelError) as err:
-        normalize_services(case.get("services", BASE_SERVICES))
-        scripts = normalize_vrrp_scripts(case.get("scripts", []))
-        normalize_vrrp_instances(case.get("vrrp", BASE_VRRP), ["d1", "d2"], scripts=scripts)
+        model_check(case)
     assert str(err.value) == case["message"]
 
 
 def run_site(case, tmp: Path) -> subprocess.CompletedProcess:
-    inv = tmp / case["name"].replace(" ", "_")
+    inv = tmp / re.sub(r"[^A-Za-z0-9_.-]", "_", case["name"])
     (inv / "group_vars" / "all").mkdir(parents=True)
-    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"directors": {"hosts": {
-        "d1": {"ansible_host": "127.0.0.9", "ansible_port": 1},
-        "d2": {"ansible_host": "127.0.0.9", "ansible_port": 1}}}}}}))
-    (inv / "group_vars" / "all" / "lvs.yml").write_text(yaml.safe_dump({
-        "lvs_services": case.get("services", BASE_SERVICES), "lvs_vrrp_instances": case.get("vrrp", BASE_VRRP),
-        "lvs_vrrp_scripts": case.get("scripts", [])}))
+    unreachable = {"ansible_host": "127.0.0.9", "ansible_port": 1}
+    children = {}
+    if not case.get("no_directors"):
+        children["directors"] = {"hosts": {h: dict(unreachable, **(case.get("hosts") or {}).get(h, {}))
+                                           for h in DIRECTORS}}
+    else:
+        children["balancers"] = {"hosts": {h: dict(unreachable) for h in DIRECTORS}}
+    if case.get("real_servers"):
+        children["real_servers"] = {"hosts": {h: dict(unreachable, **hv) for h, hv in case["real_servers"].items()}}
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": children}}))
+    common = shared_vars(case)
+    if "heye" in case:
+        (inv / "services").mkdir()
+        (inv / HEYE_PATH).write_text(case["heye"])
+        common["heye_base_services"] = common.pop("lvs_services")
+        common["lvs_services"] = ("{{ heye_base_services + (lookup('ansible.builtin.file', inventory_dir ~ '/"
+                                  + HEYE_PATH + "') | ansible.builtin.from_yaml_all | lvs_services_from_k8s('"
+                                  + HEYE_PATH + "')) }}")
+    (inv / "group_vars" / "all" / "lvs.yml").write_text(yaml.safe_dump(common))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"))
     ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
     return subprocess.run([str(ansible_playbook), "-i", str(inv), str(REPO / "playbooks" / "site.yml")],
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+
+
+def contacted(out: str) -> bool:
+    """A task ran on a director or real server itself (not delegated to the controller), or one was unreachable."""
+    return bool(re.search(r"(ok|changed|fatal|unreachable|skipping): \[(d[12]|rs\d)\]|UNREACHABLE!|unreachable=[1-9]",
+                          out))
 
 
 def test_site_yml_stops_before_any_host(tmp_path):
@@ -64,6 +122,8 @@ def test_site_yml_stops_before_any_host(tmp_path):
             problems.append(f"{case['name']}: site.yml succeeded")
         elif case["message"] not in flat:
             problems.append(f"{case['name']}: message not found in output:\n{out[-1500:]}")
-        elif re.search(r"(ok|changed|fatal|unreachable|skipping): \[d[12]\]|UNREACHABLE!|^d[12] +:", out, re.MULTILINE):
-            problems.append(f"{case['name']}: a director was contacted:\n{out[-1500:]}")
+        elif contacted(out):
+            problems.append(f"{case['name']}: a host was contacted:\n{out[-1500:]}")
+        elif re.search(r"Traceback|templating type error|object has no attribute", out):
+            problems.append(f"{case['name']}: a crash instead of a message:\n{out[-1500:]}")
     assert not problems, "\n".join(problems)

@@ -26,7 +26,7 @@ def variant(edit):
 
 CASES = [
     (lambda s, e: e["subsets"][0]["ports"][0].update(name="https"),
-     "k8s: Endpoints shop: subsets[0].ports[0].name 'https' matches no port of Service shop (ports: http)"),
+     "k8s: Endpoints shop.subsets[0].ports[0].name 'https' matches no port of Service shop (ports: http)"),
     (lambda s, e: e["metadata"]["annotations"].pop("healthCheckType"),
      "k8s: Endpoints shop: metadata.annotations.healthCheckType is required"),
     (lambda s, e: e["metadata"]["annotations"].pop("calledSource"),

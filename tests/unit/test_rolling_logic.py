@@ -49,7 +49,7 @@ def test_real_server_states_override_by_address_or_address_and_port():
     assert [r["state"] for r in m[1]["real_servers"]] == ["drained", "disabled"]
     with pytest.raises(ModelError, match="203.0.113.99 is not a real server of any service"):
         model(WEB, states={"203.0.113.99": "drained"})
-    with pytest.raises(ModelError, match="real server states.203.0.113.21"):
+    with pytest.raises(ModelError, match="lvs_real_server_states.203.0.113.21"):
         model(WEB, states={"203.0.113.21": "off"})
 
 

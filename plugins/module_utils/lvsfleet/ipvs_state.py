@@ -166,10 +166,9 @@ def from_model(services: list[dict]) -> Table:
         s = Service(key=key, scheduler=svc["scheduler"], flags=flags, timeout=timeout, netmask=netmask)
         fwd = FWD_BY_NAME[svc["forwarding"]]
         for rs in svc["real_servers"]:
-            if rs["state"] == "disabled":
+            if not rs["present"]:
                 continue
-            d = Dest(addr=rs["address"], port=rs["port"], fwd=fwd,
-                     weight=0 if rs["state"] == "drained" else rs["weight"],
+            d = Dest(addr=rs["address"], port=rs["port"], fwd=fwd, weight=rs["kernel_weight"],
                      u_thresh=rs["upper_threshold"], l_thresh=rs["lower_threshold"], af=af)
             if fwd == FWD_TUNNEL:
                 d.tun_type = TUN_BY_NAME[svc.get("tunnel") or "ipip"]

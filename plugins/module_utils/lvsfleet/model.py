@@ -1,9 +1,15 @@
 # -*- coding: utf-8 -*-
 """The one model of a virtual service: normalize inventory, validate it, name the bad item.
 
-Standard library only: used by the controller-side filter plugin (rendering, pre-flight checks)
-and by modules on the targets. Every error names the variable, the item and the value, e.g.
+Standard library only: used by the controller-side filter plugin (rendering, the pre-flight gate) and by
+modules on the targets. Every error names the variable, the item and the value, e.g.
 ``lvs_services[2] (web).real_servers[1].weight: 70000 is outside 0..65535``.
+
+The model is closed: templates and modules print what it decided (weights after a real server's state,
+check ports, canonical netmasks, resolved unicast peers, each director's initial VRRP state) and decide
+nothing themselves. Every string that reaches keepalived.conf has passed one of the grammars below, none of
+which admits whitespace, quotes, braces, '#', '!' or '$' (what keepalived's parser treats as token, block,
+comment or variable syntax), so no inventory value can add a directive.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ FORWARDING = ("nat", "dr", "tun")
 TUNNEL_TYPES = ("ipip", "gue", "gre")
 RS_STATES = ("enabled", "drained", "disabled")
 HEALTH_TYPES = ("none", "tcp", "http", "https", "udp", "dns", "smtp", "mysql", "syslog", "custom")
+VIP_HOLDERS = ("vrrp", "external")
+DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
 
 SERVICE_KEYS = {
     "name", "vip", "port", "protocol", "fwmark", "scheduler", "scheduler_flags", "forwarding", "tunnel", "tunnel_port",
     "persistence", "ops", "health_check", "quorum", "hysteresis", "sorry_server", "inhibit_on_failure",
-    "real_servers", "delay_loop", "vrrp_instance", "alpha", "omega", "vips",
+    "real_servers", "delay_loop", "vrrp_instance", "alpha", "omega", "vips", "vip_holder",
 }
 RS_KEYS = {"address", "port", "weight", "state", "upper_threshold", "lower_threshold", "name"}
 HEALTH_KEYS_COMMON = {"type", "interval", "timeout", "retries", "delay_before_retry", "port"}
@@ -43,6 +51,10 @@ HEALTH_KEYS = {
     "syslog": {"transport"},
     "custom": {"script"},
 }
+# The transport a check type probes with: a check of another transport than the service's must name the
+# port it probes (health_check.port), or it would knock on a port nothing listens on.
+HEALTH_TRANSPORT = {"tcp": "tcp", "http": "tcp", "https": "tcp", "smtp": "tcp", "mysql": "tcp", "udp": "udp",
+                    "dns": "udp"}
 SERVICE_DEFAULTS = {
     "protocol": "tcp",
     "scheduler": "wlc",
@@ -57,12 +69,36 @@ SERVICE_DEFAULTS = {
     "alpha": False,
     "omega": False,
     "delay_loop": None,
+    "vip_holder": "vrrp",
+    "vrrp_instance": None,
 }
 HEALTH_DEFAULTS = {"type": "tcp", "interval": 3, "timeout": 2, "retries": 2, "delay_before_retry": 1}
+
+# ---------------------------------------------------------------- grammars of rendered strings
+# A name that also becomes a keepalived block name or a file name: no path separators, no leading dot.
+_NAME_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+# One argv word of a script keepalived runs without a shell (vrrp_script, custom MISC_CHECK).
+_SAFE_WORD = re.compile(r"[A-Za-z0-9_./:=@%+,-]+")
+# A Linux interface name (dev_valid_name: 1-15 bytes, no '/', ':' or whitespace), restricted to the usual set.
+_IFNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}")
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
+# An HTTP request target: absolute path and optional query, RFC 3986 characters without those keepalived's
+# parser or variable expansion would read ('#', '!', '$', quotes, braces, whitespace); '%' only as %XX.
+_URL_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~/:@&=+,;*()?]|%[0-9A-Fa-f]{2}){0,1023}")
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){1,1024}")
+_MD5 = re.compile(r"[0-9A-Fa-f]{32}")
+# A VRRP PASS secret as keepalived reads it: one token, printable ASCII, no comment or quote characters.
+_AUTH_PASS = re.compile(r"[A-Za-z0-9%&()*+,\-./:;<=>?@\[\]^_`|~]{1,8}")
+_VARIABLE = re.compile(r"lvs_[A-Za-z0-9_]*")
 
 
 class ModelError(ValueError):
     """A bad inventory value; the message names the variable, the item and the value."""
+
+
+def _fullmatch(pattern: re.Pattern, value) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
 def _int(where: str, value, lo: int, hi: int, field: str = "") -> int:
@@ -72,14 +108,58 @@ def _int(where: str, value, lo: int, hi: int, field: str = "") -> int:
     if field:
         where = f"{where}.{field}"
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ModelError(f"{where}: {value!r} is not an integer")
-    try:
-        n = int(value)
-    except ValueError:
-        raise ModelError(f"{where}: {value!r} is not an integer") from None
-    if not lo <= n <= hi:
-        raise ModelError(f"{where}: {n} is outside {lo}..{hi}")
-    return n
+        raise ModelError(f"{where}: {_show(value)} is not an integer")
+    if isinstance(value, str):
+        if not re.fullmatch(r"[+-]?[0-9]{1,20}", value.strip()):
+            raise ModelError(f"{where}: {_show(value)} is not an integer")
+        value = int(value)
+    if not lo <= value <= hi:
+        raise ModelError(f"{where}: {value} is outside {lo}..{hi}")
+    return value
+
+
+def _bool(where: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ModelError(f"{where}: {_show(value)} must be true or false (a YAML boolean, not a string)")
+    return value
+
+
+def _list(where: str, value, what: str, empty: bool = True) -> list:
+    if not isinstance(value, list):
+        raise ModelError(f"{where}: {_show(value)} must be a list of {what}")
+    if not value and not empty:
+        raise ModelError(f"{where}: needs a non-empty list of {what}")
+    return value
+
+
+def _mapping(where: str, value, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ModelError(f"{where}: {_show(value)} must be a mapping ({what})")
+    for key in value:
+        if not isinstance(key, str):
+            raise ModelError(f"{where}: key {_show(key)} must be a string")
+    return value
+
+
+def _show(value) -> str:
+    """A value as it goes into a message: repr, shortened."""
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _word(where: str, value, pattern: re.Pattern, what: str) -> str:
+    if not _fullmatch(pattern, value):
+        raise ModelError(f"{where}: {_show(value)} must be {what}")
+    return value
+
+
+def _name(where: str, value, why: str = "") -> str:
+    return _word(where, value, _NAME_WORD, "a name of letters, digits, '_', '.' and '-' (at most 64, not starting "
+                 "with '.' or '-')" + why)
+
+
+def _ifname(where: str, value) -> str:
+    return _word(where, value, _IFNAME, "an interface name (1 to 15 letters, digits, '_', '.' or '-')")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -96,16 +176,38 @@ def _addr_text(addr) -> str:
     return str(addr)
 
 
+def _unusable(addr) -> str:
+    """Why an address cannot be a VIP, real server or VRRP peer; '' if it can."""
+    if addr.is_unspecified:
+        return "the unspecified address"
+    if addr.is_multicast:
+        return "a multicast address"
+    if addr.is_loopback:
+        return "a loopback address"
+    if addr.version == 4 and addr == ipaddress.IPv4Address("255.255.255.255"):
+        return "the broadcast address"
+    if addr.is_link_local:
+        return "a link-local address (it needs a scope no service carries)"
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        return "an IPv4-mapped IPv6 address (use the IPv4 address)"
+    return ""
+
+
 def _addr(where: str, value) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    addr = _parse_addr(str(value))
+    addr = _parse_addr(value) if isinstance(value, str) else None
     if addr is None:
-        raise ModelError(f"{where}: {value!r} is not an IPv4 or IPv6 address")
+        raise ModelError(f"{where}: {_show(value)} is not an IPv4 or IPv6 address")
+    if "%" in value:
+        raise ModelError(f"{where}: {_show(value)} carries a scope; give the address alone")
+    why = _unusable(addr)
+    if why:
+        raise ModelError(f"{where}: {value} is {why}, which cannot work here")
     return addr
 
 
 def _choice(where: str, value, choices) -> str:
-    if value not in choices:
-        raise ModelError(f"{where}: {value!r} is not one of {', '.join(choices)}")
+    if not isinstance(value, str) or value not in choices:
+        raise ModelError(f"{where}: {_show(value)} is not one of {', '.join(choices)}")
     return value
 
 
@@ -114,16 +216,16 @@ def _unknown(where: str, item: dict, allowed: set) -> None:
     if extra:
         close = difflib.get_close_matches(str(extra[0]), sorted(allowed), n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(allowed))}"
-        raise ModelError(f"{where}: unknown key {extra[0]!r} ({hint})")
+        raise ModelError(f"{where}: unknown key {_show(extra[0])} ({hint})")
 
 
-def _health(where: str, hc, port: int) -> dict:
+# ---------------------------------------------------------------- health checks
+def _health(where: str, hc, protocol: str) -> dict:
     if hc is None:
         hc = {}
     if isinstance(hc, str):
         hc = {"type": hc}
-    if not isinstance(hc, dict):
-        raise ModelError(f"{where}: {hc!r} must be a mapping with at least 'type'")
+    _mapping(where, hc, "at least 'type'")
     out = dict(HEALTH_DEFAULTS)
     out.update(hc)
     kind = _choice(f"{where}.type", out["type"], HEALTH_TYPES)
@@ -134,36 +236,92 @@ def _health(where: str, hc, port: int) -> dict:
             raise ModelError(f"{where}.{key}: not an option of a {kind} health check "
                              f"(it belongs to {', '.join(owners)})")
     _unknown(where, hc, fits)
-    out["interval"] = _int(f"{where}.interval", out["interval"], 1, 3600)
-    out["timeout"] = _int(f"{where}.timeout", out["timeout"], 1, 3600)
-    out["retries"] = _int(f"{where}.retries", out["retries"], 0, 100)
-    out["delay_before_retry"] = _int(f"{where}.delay_before_retry", out["delay_before_retry"], 0, 3600)
-    if "port" in out:
-        out["port"] = _int(f"{where}.port", out["port"], 1, 65535)
-    if kind in ("http", "https"):
-        out.setdefault("path", "/")
-        out["status"] = _int(f"{where}.status", out.get("status", 200), 100, 599)
-        if not str(out["path"]).startswith("/"):
-            raise ModelError(f"{where}.path: {out['path']!r} must start with '/'")
-    if kind == "dns":
-        out.setdefault("query", ".")
-        out["query_type"] = _choice(f"{where}.query_type", out.get("query_type", "SOA"),
-                                    ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"))
-    if kind == "custom" and not out.get("script"):
-        raise ModelError(f"{where}.script: a custom health check needs a script")
-    if kind == "mysql" and ("user" in out or "password" in out):
-        # An authenticated ping: the credentials go to a file only the script user reads, never to argv.
-        if not out.get("user") or not out.get("password"):
-            raise ModelError(f"{where}: an authenticated mysql check needs both user and password "
-                             f"(the password from Ansible Vault)")
-        if not isinstance(out["user"], str) or not _NAME_WORD.match(out["user"]) or len(out["user"]) > 80:
-            raise ModelError(f"{where}.user: {out['user']!r} must be a MySQL user name (letters, digits, _ . -)")
-        out["password"] = str(out["password"])
+    out["interval"] = _int(where, out["interval"], 1, 3600, "interval")
+    out["timeout"] = _int(where, out["timeout"], 1, 3600, "timeout")
+    out["retries"] = _int(where, out["retries"], 0, 100, "retries")
+    out["delay_before_retry"] = _int(where, out["delay_before_retry"], 0, 3600, "delay_before_retry")
+    if kind != "none" and out["timeout"] > out["interval"]:
+        raise ModelError(f"{where}.timeout: {out['timeout']} is longer than the interval {out['interval']}; a check "
+                         f"must end before the next one starts")
+    out["port"] = _int(where, out["port"], 1, 65535, "port") if "port" in hc else None
     if kind == "syslog":
         out["transport"] = _choice(f"{where}.transport", out.get("transport", "udp"), ("tcp", "udp"))
+    transport = HEALTH_TRANSPORT.get(kind) or out.get("transport")
+    if transport and transport != protocol and out["port"] is None:
+        raise ModelError(f"{where}.type: a {kind} check probes over {transport.upper()} but the service is "
+                         f"{protocol.upper()}; set health_check.port to the {transport.upper()} port to probe, or "
+                         f"choose a check of the service's protocol")
+    if kind in ("http", "https"):
+        out["path"] = _word(f"{where}.path", out.get("path", "/"), _URL_PATH,
+                            "a URL path starting with '/' (RFC 3986 characters; percent-encode spaces, '#', '!', "
+                            "'$', quotes and braces)")
+        out["status"] = _int(where, out.get("status", 200), 100, 599, "status")
+        if "digest" in hc:
+            out["digest"] = _word(f"{where}.digest", hc["digest"], _MD5,
+                                  "an MD5 digest: 32 hex digits (as keepalived's genhash prints it)").lower()
+        if "host" in hc:
+            out["host"] = _host(f"{where}.host", hc["host"], allow_port=True)
+    if kind == "udp":
+        for key in ("payload", "reply"):
+            if key in hc:
+                out[key] = _word(f"{where}.{key}", hc[key], _HEX, "hex bytes (an even number of 0-9a-f, at most "
+                                 "1024 bytes)").lower()
+    if kind == "dns":
+        out["query"] = _host(f"{where}.query", out.get("query", "."), allow_root=True)
+        out["query_type"] = _choice(f"{where}.query_type", out.get("query_type", "SOA"), DNS_TYPES)
+    if kind == "smtp" and "helo" in hc:
+        out["helo"] = _host(f"{where}.helo", hc["helo"])
+    if kind == "custom":
+        if not out.get("script"):
+            raise ModelError(f"{where}.script: a custom health check needs a script")
+        out["script"] = _argv(f"{where}.script", out["script"])
+    if kind == "mysql" and ("user" in hc or "password" in hc):
+        # An authenticated ping: the credentials go to a file only the script user reads, never to argv.
+        if not hc.get("user") or not hc.get("password"):
+            raise ModelError(f"{where}: an authenticated mysql check needs both user and password "
+                             f"(the password from Ansible Vault)")
+        _word(f"{where}.user", hc["user"], re.compile(r"[A-Za-z0-9_.-]{1,80}"),
+              "a MySQL user name (letters, digits, _ . -)")
+        if not isinstance(hc["password"], str):
+            raise ModelError(f"{where}.password: must be a string (a {type(hc['password']).__name__} was given; "
+                             f"the value is not shown)")
+        out["password"] = str(hc["password"])
     return out
 
 
+def _host(where: str, value, allow_port: bool = False, allow_root: bool = False) -> str:
+    """A DNS name or an address (optionally :port), as one keepalived token."""
+    if allow_root and value == ".":
+        return value
+    text = value
+    if allow_port and isinstance(value, str) and re.fullmatch(r"[^:\[\]]+:[0-9]{1,5}", value):
+        text, port = value.rsplit(":", 1)
+        _int(where, int(port), 1, 65535)
+    if isinstance(text, str) and (_fullmatch(_HOSTNAME, text) or _parse_addr(text.strip("[]")) is not None) \
+            and "%" not in text:
+        return value
+    raise ModelError(f"{where}: {_show(value)} must be a host name (letters, digits, '-', '_', dots) or an address"
+                     + (", optionally with :port" if allow_port else ""))
+
+
+def _argv(where: str, value) -> list[str]:
+    """A command keepalived runs without a shell: argv list (or one string of words), absolute program."""
+    if isinstance(value, str):
+        if "\n" in value or "\r" in value or "\t" in value or "  " in value.strip(" ") or value != value.strip(" "):
+            raise ModelError(f"{where}: {_show(value)} must be words separated by single spaces (or an argv list)")
+        value = value.split(" ")
+    _list(where, value, "argv words", empty=False)
+    for j, word in enumerate(value):
+        if not _fullmatch(_SAFE_WORD, word):
+            raise ModelError(f"{where}[{j}]: {_show(word)} has characters keepalived would reinterpret "
+                             f"(quotes, spaces, shell syntax, '#', '!', '$'); use a wrapper script")
+    if not value[0].startswith("/"):
+        raise ModelError(f"{where}[0]: {_show(value[0])} must be an absolute path (keepalived runs it without a "
+                         f"shell or PATH)")
+    return list(value)
+
+
+# ---------------------------------------------------------------- services
 def _group_vips(label: str, svc: dict) -> list[str]:
     """The service's VIPs: [vip], or the `vips` of a keepalived virtual_server_group (one family, no repeats)."""
     if "vips" not in svc:
@@ -172,14 +330,9 @@ def _group_vips(label: str, svc: dict) -> list[str]:
         return [_addr_text(_addr(f"{label}.vip", svc["vip"]))]
     if "vip" in svc:
         raise ModelError(f"{label}.vips: give either vip or vips, not both")
-    if not _NAME_WORD.match(str(svc["name"])):
-        raise ModelError(f"{label}.name: {svc['name']!r} names a keepalived virtual_server_group, so it must be "
-                         f"a word (letters, digits, _ . -)")
     if svc.get("fwmark") is not None:
         raise ModelError(f"{label}.vips: a fwmark service has no VIPs (the firewall mark selects its traffic)")
-    vips = svc["vips"]
-    if not isinstance(vips, list) or not vips:
-        raise ModelError(f"{label}.vips: {vips!r} must be a non-empty list of addresses")
+    vips = _list(f"{label}.vips", svc["vips"], "addresses", empty=False)
     out = []
     for j, text in enumerate(vips):
         addr = _addr(f"{label}.vips[{j}]", text)
@@ -193,15 +346,95 @@ def _group_vips(label: str, svc: dict) -> list[str]:
     return out
 
 
+def _netmask(where: str, value, family: int) -> str:
+    """Canonical persistence granularity: a dotted netmask for IPv4, a prefix length for IPv6."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ModelError(f"{where}: {_show(value)} must be a netmask (255.255.255.0) or a prefix length (24)")
+    text = str(value).lstrip("/") if isinstance(value, str) and value.startswith("/") else str(value)
+    if re.fullmatch(r"[0-9]{1,3}", text):
+        bits = int(text)
+        top = 32 if family == 4 else 128
+        if not 1 <= bits <= top:
+            raise ModelError(f"{where}: prefix length {bits} is outside 1..{top} for an IPv{family} service")
+        return str(ipaddress.IPv4Network(f"0.0.0.0/{bits}").netmask) if family == 4 else str(bits)
+    if family == 6:
+        raise ModelError(f"{where}: {_show(value)} must be a prefix length (1..128) for an IPv6 service")
+    try:
+        return str(ipaddress.IPv4Network(f"0.0.0.0/{text}").netmask)
+    except ValueError:
+        raise ModelError(f"{where}: {_show(value)} is not a contiguous IPv4 netmask (e.g. 255.255.255.0 or 24)") \
+            from None
+
+
+def _real_servers(label: str, out: dict, rss) -> list[dict]:
+    rss = _list(f"{label}.real_servers", rss, "real servers", empty=False)
+    vip_family = out["family"]
+    vips = set(out["vips"])
+    seen = set()
+    result = []
+    for j, rs in enumerate(rss):
+        where = f"{label}.real_servers[{j}]"
+        if isinstance(rs, str):
+            rs = {"address": rs}
+        _mapping(where, rs, "with 'address'")
+        _unknown(where, rs, RS_KEYS)
+        if "address" not in rs:
+            raise ModelError(f"{where}.address: required")
+        addr = _addr(f"{where}.address", rs["address"])
+        if addr.version != vip_family:
+            raise ModelError(f"{where}.address: {rs['address']} is IPv{addr.version} but the VIP {out['vip']} is "
+                             f"IPv{vip_family} (IPVS cannot mix families in one service)")
+        address = _addr_text(addr)
+        if address in vips:
+            raise ModelError(f"{where}.address: {address} is a VIP of this service; a service cannot balance "
+                             f"onto its own VIP")
+        r = {"address": address, "name": None}
+        if rs.get("name") is not None:
+            r["name"] = _name(f"{where}.name", rs["name"])
+        r["port"] = _int(where, rs.get("port", out["port"]), 0, 65535, "port")
+        if out["fwmark"] is None and r["port"] == 0:
+            raise ModelError(f"{where}.port: 0 is only valid for fwmark services")
+        if out["forwarding"] in ("dr", "tun") and out["fwmark"] is None and r["port"] != out["port"]:
+            raise ModelError(f"{where}.port: {r['port']} differs from the service port {out['port']}; "
+                             f"{out['forwarding'].upper()} cannot rewrite ports")
+        r["weight"] = _int(where, rs.get("weight", 1), 0, 65535, "weight")
+        r["upper_threshold"] = _int(where, rs.get("upper_threshold", 0), 0, 0x7FFFFFFF, "upper_threshold")
+        r["lower_threshold"] = _int(where, rs.get("lower_threshold", 0), 0, 0x7FFFFFFF, "lower_threshold")
+        if r["lower_threshold"] and (not r["upper_threshold"] or r["lower_threshold"] >= r["upper_threshold"]):
+            raise ModelError(f"{where}.lower_threshold: {r['lower_threshold']} must be below upper_threshold "
+                             f"{r['upper_threshold'] or '(unset)'}; the kernel resumes scheduling below the lower "
+                             f"threshold only after stopping at the upper one")
+        r["state"] = _choice(f"{where}.state", rs.get("state", "enabled"), RS_STATES)
+        hc_port = out["health_check"]["port"]
+        r["check_port"] = hc_port if hc_port is not None else r["port"]
+        _set_state(r, r["state"])
+        key = (address, r["port"])
+        if key in seen:
+            raise ModelError(f"{where}: {address}:{r['port']} is listed twice")
+        seen.add(key)
+        result.append(r)
+    return result
+
+
+def _set_state(rs: dict, state: str) -> None:
+    """A real server's state and what it means in the kernel: kernel_weight (0 when drained), present."""
+    rs["state"] = state
+    rs["kernel_weight"] = 0 if state == "drained" else rs["weight"]
+    rs["present"] = state != "disabled"
+
+
 def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
     if not isinstance(svc, dict):
-        raise ModelError(f"{var}[{i}]: {svc!r} must be a mapping")
-    label = f"{var}[{i}]" + (f" ({svc['name']})" if svc.get("name") else "")
+        raise ModelError(f"{var}[{i}]: {_show(svc)} must be a mapping")
+    name = svc.get("name")
+    label = f"{var}[{i}]" + (f" ({name})" if isinstance(name, str) and _fullmatch(_NAME_WORD, name) else "")
+    _mapping(label, svc, "a service")
     _unknown(label, svc, SERVICE_KEYS)
     out = dict(SERVICE_DEFAULTS)
     out.update(svc)
-    if not out.get("name"):
+    if not name:
         raise ModelError(f"{label}.name: every service needs a name")
+    out["name"] = _name(f"{label}.name", name, "; it names keepalived groups and check files")
     if out.get("fwmark") is not None:
         out["fwmark"] = _int(f"{label}.fwmark", out["fwmark"], 1, 0xFFFFFFFF)
         out["port"] = _int(f"{label}.port", out.get("port", 0), 0, 65535)
@@ -209,7 +442,7 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
         out["fwmark"] = None
         if "port" not in svc:
             raise ModelError(f"{label}.port: required unless fwmark is set")
-        out["port"] = _int(f"{label}.port", out["port"], 0, 65535)
+        out["port"] = _int(f"{label}.port", out["port"], 1, 65535)
     out["vips"] = _group_vips(label, svc)
     vip = _parse_addr(out["vips"][0])
     out["vip"] = out["vips"][0]
@@ -217,12 +450,13 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
     out["group"] = out["name"] if "vips" in svc else None
     out["protocol"] = _choice(f"{label}.protocol", out["protocol"], PROTOCOLS)
     out["scheduler"] = _choice(f"{label}.scheduler", out["scheduler"], SCHEDULERS)
-    flags = out["scheduler_flags"] or []
-    if isinstance(flags, str):
-        flags = [flags]
+    flags = _list(f"{label}.scheduler_flags", out["scheduler_flags"] if out["scheduler_flags"] is not None else [],
+                  "scheduler flags, e.g. [sh-port]")
+    allowed = SCHEDULER_FLAGS.get(out["scheduler"], ()) or ("(none for " + out["scheduler"] + ")",)
     for f in flags:
-        _choice(f"{label}.scheduler_flags", f, SCHEDULER_FLAGS.get(out["scheduler"], ()) or ("(none for "
-                + out["scheduler"] + ")",))
+        _choice(f"{label}.scheduler_flags", f, allowed)
+    if len(set(flags)) != len(flags):
+        raise ModelError(f"{label}.scheduler_flags: {_show(flags)} names a flag twice")
     out["scheduler_flags"] = list(flags)
     out["forwarding"] = _choice(f"{label}.forwarding", out["forwarding"], FORWARDING)
     if out.get("tunnel") is not None:
@@ -232,63 +466,62 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
     elif out["forwarding"] == "tun":
         out["tunnel"] = "ipip"
     out["tunnel_port"] = _int(f"{label}.tunnel_port", out.get("tunnel_port") or 0, 0, 65535)
-    if out["tunnel_port"] and out.get("tunnel") not in ("gue", "gre"):
+    if out["tunnel_port"] and out.get("tunnel") != "gue":
         raise ModelError(f"{label}.tunnel_port: only valid with tunnel: gue (the GUE receiver port)")
     if out.get("tunnel") == "gue" and not out["tunnel_port"]:
         raise ModelError(f"{label}.tunnel_port: tunnel: gue needs the UDP port of the real servers' GUE receiver")
+    for key in ("ops", "inhibit_on_failure", "alpha", "omega"):
+        out[key] = _bool(f"{label}.{key}", out[key])
+    if out["ops"] and out["protocol"] != "udp":
+        raise ModelError(f"{label}.ops: one-packet scheduling works for UDP services only (this one is "
+                         f"{out['protocol']}); keepalived would turn it off")
     if out["persistence"] is not None:
         p = out["persistence"]
         if isinstance(p, (int, str)) and not isinstance(p, bool):
             p = {"timeout": p}
-        if not isinstance(p, dict):
-            raise ModelError(f"{label}.persistence: {p!r} must be a timeout in seconds or a mapping")
+        _mapping(f"{label}.persistence", p, "a timeout in seconds or {timeout, netmask}")
         _unknown(f"{label}.persistence", p, {"timeout", "netmask"})
         out["persistence"] = {"timeout": _int(f"{label}.persistence.timeout", p.get("timeout", 300), 1, 2678400)}
         if p.get("netmask") is not None:
-            out["persistence"]["netmask"] = str(p["netmask"])
+            out["persistence"]["netmask"] = _netmask(f"{label}.persistence.netmask", p["netmask"], out["family"])
     out["quorum"] = _int(f"{label}.quorum", out["quorum"], 1, 65535)
-    out["health_check"] = _health(f"{label}.health_check", svc.get("health_check"), out["port"])
-    if "user" in out["health_check"] and not _NAME_WORD.match(str(out["name"])):
-        raise ModelError(f"{label}.name: {out['name']!r} names the file of its mysql check credentials, so it "
-                         f"must be a word (letters, digits, _ . -)")
-    if out["delay_loop"] is None:
-        out["delay_loop"] = out["health_check"]["interval"]
-    rss = svc.get("real_servers")
-    if not isinstance(rss, list) or not rss:
-        raise ModelError(f"{label}.real_servers: needs a non-empty list of real servers")
-    seen = set()
-    out["real_servers"] = []
-    for j, rs in enumerate(rss):
-        where = f"{label}.real_servers[{j}]"
-        if isinstance(rs, str):
-            rs = {"address": rs}
-        if not isinstance(rs, dict):
-            raise ModelError(f"{where}: {rs!r} must be a mapping with 'address'")
-        _unknown(where, rs, RS_KEYS)
-        if "address" not in rs:
-            raise ModelError(f"{where}.address: required")
-        addr = _parse_addr(str(rs["address"])) or _addr(f"{where}.address", rs["address"])
-        if addr.version != vip.version:
-            raise ModelError(f"{where}.address: {rs['address']} is IPv{addr.version} but the VIP {vip} is "
-                             f"IPv{vip.version} (IPVS cannot mix families in one service)")
-        r = {"address": _addr_text(addr), "weight": 1, "state": "enabled",
-             "upper_threshold": 0, "lower_threshold": 0, "name": rs.get("name")}
-        r.update({k: v for k, v in rs.items() if k not in ("address", "name")})
-        r["port"] = _int(where, rs.get("port", out["port"]), 0, 65535, "port")
-        if out["forwarding"] in ("dr", "tun") and out["fwmark"] is None and r["port"] != out["port"]:
-            raise ModelError(f"{where}.port: {r['port']} differs from the service port {out['port']}; "
-                             f"{out['forwarding'].upper()} cannot rewrite ports")
-        r["weight"] = _int(where, r["weight"], 0, 65535, "weight")
-        r["upper_threshold"] = _int(where, r["upper_threshold"], 0, 0xFFFFFFFF, "upper_threshold")
-        r["lower_threshold"] = _int(where, r["lower_threshold"], 0, 0xFFFFFFFF, "lower_threshold")
-        if r["state"] not in RS_STATES:
-            _choice(f"{where}.state", r["state"], RS_STATES)
-        key = (r["address"], r["port"])
-        if key in seen:
-            raise ModelError(f"{where}: {r['address']}:{r['port']} is listed twice")
-        seen.add(key)
-        out["real_servers"].append(r)
+    out["hysteresis"] = _int(f"{label}.hysteresis", out["hysteresis"], 0, 65535)
+    if out["hysteresis"] >= out["quorum"]:
+        raise ModelError(f"{label}.hysteresis: {out['hysteresis']} must be below quorum {out['quorum']}; "
+                         f"keepalived would reduce it")
+    out["health_check"] = _health(f"{label}.health_check", svc.get("health_check"), out["protocol"])
+    out["delay_loop"] = _int(f"{label}.delay_loop", out["delay_loop"], 1, 3600) if out["delay_loop"] is not None \
+        else out["health_check"]["interval"]
+    out["vip_holder"] = _choice(f"{label}.vip_holder", out["vip_holder"], VIP_HOLDERS)
+    if out["vrrp_instance"] is not None:
+        out["vrrp_instance"] = _name(f"{label}.vrrp_instance", out["vrrp_instance"])
+        if out["vip_holder"] != "vrrp":
+            raise ModelError(f"{label}.vrrp_instance: a VIP held by {out['vip_holder']} is in no VRRP instance")
+        if out["fwmark"] is not None:
+            raise ModelError(f"{label}.vrrp_instance: a fwmark service has no VIP for a VRRP instance to hold")
+    if out["sorry_server"] is not None:
+        out["sorry_server"] = _sorry(f"{label}.sorry_server", out["sorry_server"], out)
+    out["real_servers"] = _real_servers(label, out, svc.get("real_servers"))
+    total = sum(r["weight"] for r in out["real_servers"] if r["present"])
+    if out["quorum"] > max(total, 1):
+        raise ModelError(f"{label}.quorum: {out['quorum']} exceeds the total weight {total} of its real servers; "
+                         f"keepalived would reduce it")
     return out
+
+
+def _sorry(where: str, value, svc: dict) -> dict:
+    if isinstance(value, str):
+        raise ModelError(f"{where}: {_show(value)} must be a mapping {{address, port}}")
+    _mapping(where, value, "{address, port}")
+    _unknown(where, value, {"address", "port"})
+    if "address" not in value:
+        raise ModelError(f"{where}.address: required")
+    addr = _addr(f"{where}.address", value["address"])
+    if addr.version != svc["family"]:
+        raise ModelError(f"{where}.address: {value['address']} is IPv{addr.version} but the service is "
+                         f"IPv{svc['family']}")
+    port = _int(where, value.get("port", svc["port"]), 1 if svc["fwmark"] is None else 0, 65535, "port")
+    return {"address": _addr_text(addr), "port": port}
 
 
 def service_key(svc: dict) -> str:
@@ -319,16 +552,29 @@ def normalize_services(services, var: str = "lvs_services") -> list[dict]:
                 raise ModelError(f"{var}[{i}] ({n['name']}): {k} is already declared by {var}[{keys[k]}]")
             keys[k] = i
             out.append(member)
+    _one_way_per_vip(out, var)
     return out
 
 
+def _one_way_per_vip(services: list[dict], var: str) -> None:
+    """A real server accepts a VIP one way (on lo for DR, on a tunnel for TUN): services sharing a VIP agree."""
+    ways: dict[str, tuple] = {}
+    for svc in services:
+        if svc["forwarding"] == "nat" or svc["fwmark"] is not None:
+            continue
+        way = (svc["forwarding"], svc.get("tunnel"))
+        first = ways.setdefault(svc["vip"], way + (svc["name"],))
+        if first[:2] != way:
+            raise ModelError(f"{var} ({svc['name']}).forwarding: VIP {svc['vip']} is used with "
+                             f"{'/'.join(filter(None, first[:2]))} by {first[2]} and "
+                             f"{'/'.join(filter(None, way))} here; a real server accepts one VIP one way")
+
+
+# ---------------------------------------------------------------- VRRP
 VRRP_KEYS = {"name", "interface", "virtual_router_id", "advert_int", "priorities", "virtual_ipaddresses",
              "nopreempt", "preempt_delay", "auth_pass", "unicast_peers", "track_interfaces", "track_scripts",
              "sync_group", "lvs_sync_daemon", "garp_master_delay", "garp_master_repeat", "garp_master_refresh"}
 VRRP_SCRIPT_KEYS = {"name", "script", "interval", "timeout", "fall", "rise", "weight"}
-_SAFE_WORD = re.compile(r"^[A-Za-z0-9_./:=@%+,-]+$")
-# A name that also becomes a keepalived block name or a file name: no path separators, no leading dot.
-_NAME_WORD = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 def normalize_vrrp_scripts(scripts, var: str = "lvs_vrrp_scripts") -> list[dict]:
@@ -338,30 +584,25 @@ def normalize_vrrp_scripts(scripts, var: str = "lvs_vrrp_scripts") -> list[dict]
     """
     if scripts is None:
         return []
-    if not isinstance(scripts, list):
-        raise ModelError(f"{var}: must be a list of scripts, got {type(scripts).__name__}")
+    _list(var, scripts, "scripts")
     out, names = [], set()
     for i, sc in enumerate(scripts):
         if not isinstance(sc, dict):
-            raise ModelError(f"{var}[{i}]: {sc!r} must be a mapping")
-        label = f"{var}[{i}]" + (f" ({sc['name']})" if sc.get("name") else "")
+            raise ModelError(f"{var}[{i}]: {_show(sc)} must be a mapping")
+        label = f"{var}[{i}]" + (f" ({sc['name']})" if _fullmatch(_NAME_WORD, sc.get("name")) else "")
         _unknown(label, sc, VRRP_SCRIPT_KEYS)
-        name = sc.get("name")
-        if not isinstance(name, str) or not _SAFE_WORD.match(name):
-            raise ModelError(f"{label}.name: {name!r} must be a word (letters, digits, _ . -)")
+        name = _name(f"{label}.name", sc.get("name"))
         if name in names:
             raise ModelError(f"{label}.name: {name!r} is defined twice")
         names.add(name)
-        argv = sc.get("script")
-        if not isinstance(argv, list) or not argv or not str(argv[0]).startswith("/"):
-            raise ModelError(f"{label}.script: {argv!r} must be an argv list starting with an absolute path")
-        for j, word in enumerate(argv):
-            if not _SAFE_WORD.match(str(word)):
-                raise ModelError(f"{label}.script[{j}]: {word!r} has characters keepalived would reinterpret "
-                                 f"(quotes, spaces, shell syntax); use a wrapper script")
-        n = {"name": name, "script": [str(w) for w in argv]}
+        if not isinstance(sc.get("script"), list):
+            raise ModelError(f"{label}.script: {_show(sc.get('script'))} must be an argv list starting with an "
+                             f"absolute path")
+        n = {"name": name, "script": _argv(f"{label}.script", sc["script"])}
         n["interval"] = _int(label, sc.get("interval", 2), 1, 3600, "interval")
         n["timeout"] = _int(label, sc.get("timeout", n["interval"]), 1, 3600, "timeout")
+        if n["timeout"] > n["interval"]:
+            raise ModelError(f"{label}.timeout: {n['timeout']} is longer than the interval {n['interval']}")
         n["fall"] = _int(label, sc.get("fall", 2), 1, 255, "fall")
         n["rise"] = _int(label, sc.get("rise", 2), 1, 255, "rise")
         n["weight"] = _int(label, sc.get("weight", 0), -253, 253, "weight")
@@ -369,93 +610,288 @@ def normalize_vrrp_scripts(scripts, var: str = "lvs_vrrp_scripts") -> list[dict]
     return out
 
 
-def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instances", scripts=None) -> list[dict]:
-    """Validate VRRP instances: ids, one MASTER, VIP families; `hosts` are the directors' names.
+def _vrrp_hosts(hosts) -> dict | None:
+    """Directors as {name: unicast source address or None}; None when unknown (no cross-checks)."""
+    if hosts is None:
+        return None
+    if isinstance(hosts, dict):
+        return dict(hosts)
+    return {h: None for h in hosts}
 
-    `scripts` (normalized lvs_vrrp_scripts), when given, are what track_scripts may name.
+
+def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instances", scripts=None,
+                             services=None) -> list[dict]:
+    """Validate VRRP instances: ids, one MASTER, VIP families, unicast peers, initial states.
+
+    `hosts`: the directors, as a list of names or {name: lvs_vrrp_unicast_ip or None}; `scripts` (normalized
+    lvs_vrrp_scripts), when given, are what track_scripts may name; `services` (normalized), when given, add
+    the VIPs of services that name an instance (vrrp_instance) and must each be held by one.
     """
     if instances is None:
         return []
-    if not isinstance(instances, list):
-        raise ModelError(f"{var}: must be a list of VRRP instances, got {type(instances).__name__}")
+    _list(var, instances, "VRRP instances")
+    directors = _vrrp_hosts(hosts)
     out, names, ids = [], {}, {}
     for i, vi in enumerate(instances):
         if not isinstance(vi, dict):
-            raise ModelError(f"{var}[{i}]: {vi!r} must be a mapping")
-        label = f"{var}[{i}]" + (f" ({vi['name']})" if vi.get("name") else "")
+            raise ModelError(f"{var}[{i}]: {_show(vi)} must be a mapping")
+        label = f"{var}[{i}]" + (f" ({vi['name']})" if _fullmatch(_NAME_WORD, vi.get("name")) else "")
+        _mapping(label, vi, "a VRRP instance")
         _unknown(label, vi, VRRP_KEYS)
         for req in ("name", "interface", "virtual_router_id", "priorities", "virtual_ipaddresses"):
             if vi.get(req) in (None, "", [], {}):
                 raise ModelError(f"{label}.{req}: required")
-        n = dict(vi)
-        n.setdefault("advert_int", 1)
+        n = {"name": _name(f"{label}.name", vi["name"])}
+        n["interface"] = _ifname(f"{label}.interface", vi["interface"])
         n["virtual_router_id"] = _int(label, vi["virtual_router_id"], 1, 255, "virtual_router_id")
-        n["advert_int"] = _int(label, n["advert_int"], 1, 255, "advert_int")
-        if vi["name"] in names:
-            raise ModelError(f"{label}.name: {vi['name']!r} is already used by {var}[{names[vi['name']]}]")
-        names[vi["name"]] = i
-        seg = (vi["interface"], n["virtual_router_id"])
+        n["advert_int"] = _int(label, vi.get("advert_int", 1), 1, 255, "advert_int")
+        if n["name"] in names:
+            raise ModelError(f"{label}.name: {n['name']!r} is already used by {var}[{names[n['name']]}]")
+        names[n["name"]] = i
+        seg = (n["interface"], n["virtual_router_id"])
         if seg in ids:
             raise ModelError(f"{label}.virtual_router_id: {n['virtual_router_id']} is already used on "
-                             f"{vi['interface']} by {var}[{ids[seg]}]; one segment needs one id per instance")
+                             f"{n['interface']} by {var}[{ids[seg]}]; one segment needs one id per instance")
         ids[seg] = i
-        prios = vi["priorities"]
-        if not isinstance(prios, dict):
-            raise ModelError(f"{label}.priorities: {prios!r} must map each director to a priority")
+        prios = _mapping(f"{label}.priorities", vi["priorities"], "each director to a priority")
+        n["priorities"] = {}
         for host, prio in prios.items():
-            _int(f"{label}.priorities", prio, 1, 254, str(host))
-            if hosts is not None and host not in hosts:
+            n["priorities"][host] = _int(f"{label}.priorities", prio, 1, 254, host)
+            if directors is not None and host not in directors:
                 raise ModelError(f"{label}.priorities.{host}: {host!r} is not a director "
-                                 f"(directors: {', '.join(sorted(hosts))})")
-        top = max(int(p) for p in prios.values())
-        masters = sorted(h for h, p in prios.items() if int(p) == top)
+                                 f"(directors: {', '.join(sorted(directors)) or 'none'})")
+        top = max(n["priorities"].values())
+        masters = sorted(h for h, p in n["priorities"].items() if p == top)
         if len(masters) > 1:
             raise ModelError(f"{label}.priorities: {' and '.join(masters)} share the highest priority {top}; "
                              f"exactly one director must be MASTER")
-        families = set()
-        for j, text in enumerate(vi["virtual_ipaddresses"]):
-            try:
-                families.add(ipaddress.ip_interface(str(text)).version)
-            except ValueError:
-                raise ModelError(f"{label}.virtual_ipaddresses[{j}]: {text!r} is not an address or "
-                                 f"address/prefix") from None
-        if len(families) > 1:
-            raise ModelError(f"{label}.virtual_ipaddresses: mixes IPv4 and IPv6; keepalived needs one "
-                             f"family per VRRP instance (use two instances)")
-        if vi.get("auth_pass") is not None and not 1 <= len(str(vi["auth_pass"])) <= 8:
-            raise ModelError(f"{label}.auth_pass: must be 1 to 8 characters (VRRP PASS authentication)")
+        n["master"] = masters[0]
+        n["virtual_ipaddresses"] = _vrrp_addresses(label, vi["virtual_ipaddresses"])
+        n["family"] = ipaddress.ip_interface(n["virtual_ipaddresses"][0]).version
+        n["nopreempt"] = _bool(f"{label}.nopreempt", vi.get("nopreempt", False))
+        if vi.get("preempt_delay") is not None:
+            if n["nopreempt"]:
+                raise ModelError(f"{label}.preempt_delay: has no meaning with nopreempt: true")
+            n["preempt_delay"] = _int(label, vi["preempt_delay"], 0, 1000, "preempt_delay")
+        # keepalived honours nopreempt and preempt_delay only if every director starts as BACKUP; the highest
+        # priority still wins the first election.
+        backup_start = n["nopreempt"] or "preempt_delay" in n
+        n["states"] = {h: "MASTER" if h == n["master"] and not backup_start else "BACKUP" for h in n["priorities"]}
+        if vi.get("auth_pass") is not None and not _fullmatch(_AUTH_PASS, vi["auth_pass"]):
+            raise ModelError(f"{label}.auth_pass: must be 1 to 8 printable ASCII characters without spaces, quotes, "
+                             f"braces, '#', '!', '$' or backslash (keepalived cuts the secret there); the value is "
+                             f"not shown")
+        if vi.get("auth_pass") is not None:
+            n["auth_pass"] = vi["auth_pass"]
         known = {sc["name"] for sc in scripts} if scripts is not None else None
-        n["track_scripts"] = list(vi.get("track_scripts") or [])
+        n["track_scripts"] = _names_list(f"{label}.track_scripts", vi.get("track_scripts") or [], _NAME_WORD,
+                                         "a vrrp_script name", "vrrp_script names")
         for j, name in enumerate(n["track_scripts"]):
             if known is not None and name not in known:
-                close = difflib.get_close_matches(str(name), sorted(known), n=1)
+                close = difflib.get_close_matches(name, sorted(known), n=1)
                 raise ModelError(f"{label}.track_scripts[{j}]: {name!r} is not in lvs_vrrp_scripts"
                                  + (f" (did you mean {close[0]!r}?)" if close else ""))
+        n["track_interfaces"] = _names_list(f"{label}.track_interfaces", vi.get("track_interfaces") or [], _IFNAME,
+                                            "an interface name (1 to 15 letters, digits, '_', '.' or '-')",
+                                            "interface names")
         for key, lo, hi in (("garp_master_delay", 0, 255), ("garp_master_repeat", 1, 255),
-                            ("garp_master_refresh", 0, 3600), ("preempt_delay", 0, 1000)):
+                            ("garp_master_refresh", 0, 3600)):
             if vi.get(key) is not None:
                 n[key] = _int(label, vi[key], lo, hi, key)
-        if vi.get("sync_group") is not None and not _SAFE_WORD.match(str(vi["sync_group"])):
-            raise ModelError(f"{label}.sync_group: {vi['sync_group']!r} must be a word (letters, digits, _ . -)")
-        sd = vi.get("lvs_sync_daemon")
-        if sd:
+        if vi.get("sync_group") is not None:
+            n["sync_group"] = _name(f"{label}.sync_group", vi["sync_group"])
+        sd = vi.get("lvs_sync_daemon", False)
+        if sd is not False and sd is not None:
+            if sd is not True:
+                _mapping(f"{label}.lvs_sync_daemon", sd, "true or {interface, id}")
             sd = {} if sd is True else sd
-            if not isinstance(sd, dict):
-                raise ModelError(f"{label}.lvs_sync_daemon: {sd!r} must be true or a mapping (interface, id)")
             _unknown(f"{label}.lvs_sync_daemon", sd, {"interface", "id"})
-            n["lvs_sync_daemon"] = {"interface": str(sd.get("interface", vi["interface"])),
-                                    "id": _int(f"{label}.lvs_sync_daemon", sd.get("id", n["virtual_router_id"]),
-                                               0, 255, "id")}
-        n["master"] = masters[0]
+            n["lvs_sync_daemon"] = {
+                "interface": _ifname(f"{label}.lvs_sync_daemon.interface", sd.get("interface", n["interface"])),
+                "id": _int(f"{label}.lvs_sync_daemon", sd.get("id", n["virtual_router_id"]), 0, 255, "id")}
+        n["unicast"] = _unicast(label, vi.get("unicast_peers"), n, directors)
         out.append(n)
     daemons = [n["name"] for n in out if n.get("lvs_sync_daemon")]
     if len(daemons) > 1:
         raise ModelError(f"{var}: lvs_sync_daemon is set on {' and '.join(daemons)}; keepalived runs one "
                          f"connection-sync daemon, following one VRRP instance")
+    _held_vips(out, services, var)
     return out
 
 
-K8S_HEALTH = {"http": "http", "tcp": "tcp", "mysql": "mysql"}
+def _names_list(where: str, value, pattern: re.Pattern, what: str, plural: str) -> list[str]:
+    _list(where, value, plural)
+    for j, item in enumerate(value):
+        _word(f"{where}[{j}]", item, pattern, what)
+    if len(set(value)) != len(value):
+        raise ModelError(f"{where}: {_show(value)} names an item twice")
+    return list(value)
+
+
+def _vrrp_addresses(label: str, value) -> list[str]:
+    """virtual_ipaddresses: address or address/prefix, one family, each once, usable."""
+    _list(f"{label}.virtual_ipaddresses", value, "addresses (address or address/prefix)", empty=False)
+    out, seen = [], {}
+    for j, text in enumerate(value):
+        where = f"{label}.virtual_ipaddresses[{j}]"
+        try:
+            if not isinstance(text, str) or "%" in text:
+                raise ValueError
+            iface = ipaddress.ip_interface(text)
+        except ValueError:
+            raise ModelError(f"{where}: {_show(text)} is not an address or address/prefix") from None
+        why = _unusable(iface.ip)
+        if why:
+            raise ModelError(f"{where}: {text} is {why}, which cannot be a VIP")
+        if out and iface.version != ipaddress.ip_interface(out[0]).version:
+            raise ModelError(f"{label}.virtual_ipaddresses: mixes IPv4 and IPv6; keepalived needs one family per "
+                             f"VRRP instance (use two instances)")
+        if str(iface.ip) in seen:
+            raise ModelError(f"{where}: {iface.ip} is listed twice (also as [{seen[str(iface.ip)]}])")
+        seen[str(iface.ip)] = j
+        out.append(str(iface) if "/" in text else str(iface.ip))
+    return out
+
+
+def _unicast(label: str, peers, n: dict, directors: dict | None) -> dict:
+    """{director: {src, peers}} for unicast VRRP, resolved for each director of the instance; {} for multicast."""
+    if peers is None or peers is False or peers == []:
+        return {}
+    srcs = {}
+    for host in n["priorities"]:
+        ip = (directors or {}).get(host)
+        if ip is None:
+            raise ModelError(f"{label}.unicast_peers: director {host} has no lvs_vrrp_unicast_ip (its own address "
+                             f"for unicast VRRP)")
+        addr = _addr(f"{host}: lvs_vrrp_unicast_ip", ip)
+        if addr.version != n["family"]:
+            raise ModelError(f"{host}: lvs_vrrp_unicast_ip: {ip} is IPv{addr.version} but {label} holds IPv"
+                             f"{n['family']} VIPs; keepalived drops peers of the other family")
+        srcs[host] = _addr_text(addr)
+    owners: dict[str, str] = {}
+    for host, src in srcs.items():
+        if src in owners:
+            raise ModelError(f"{host}: lvs_vrrp_unicast_ip: {src} is also {owners[src]}'s; each director of "
+                             f"{label} needs its own unicast source address")
+        owners[src] = host
+    if peers is True:
+        listed = list(srcs.values())
+    else:
+        _list(f"{label}.unicast_peers", peers, "addresses (or true: the other directors' lvs_vrrp_unicast_ip)",
+              empty=False)
+        listed = []
+        for j, text in enumerate(peers):
+            addr = _addr(f"{label}.unicast_peers[{j}]", text)
+            if addr.version != n["family"]:
+                raise ModelError(f"{label}.unicast_peers[{j}]: {text} is IPv{addr.version} but the instance holds "
+                                 f"IPv{n['family']} VIPs; keepalived would drop this peer")
+            if _addr_text(addr) in listed:
+                raise ModelError(f"{label}.unicast_peers[{j}]: {text} is listed twice")
+            listed.append(_addr_text(addr))
+    return {h: {"src": src, "peers": [p for p in listed if p != src]} for h, src in srcs.items()}
+
+
+def _held_vips(instances: list[dict], services, var: str) -> None:
+    """Services that name an instance add their VIPs to it; every VRRP-held VIP must be in an instance."""
+    if services is None:
+        return
+    by_name = {vi["name"]: vi for vi in instances}
+    held = {}
+    for vi in instances:
+        for text in vi["virtual_ipaddresses"]:
+            held[str(ipaddress.ip_interface(text).ip)] = vi["name"]
+    for svc in services:
+        if svc["fwmark"] is not None or svc["vip_holder"] != "vrrp":
+            continue
+        if svc["vrrp_instance"] is not None:
+            vi = by_name.get(svc["vrrp_instance"])
+            if vi is None:
+                close = difflib.get_close_matches(svc["vrrp_instance"], sorted(by_name), n=1)
+                raise ModelError(f"lvs_services ({svc['name']}).vrrp_instance: {svc['vrrp_instance']!r} is not in "
+                                 f"{var}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            if svc["vip"] in held and held[svc["vip"]] != vi["name"]:
+                raise ModelError(f"lvs_services ({svc['name']}).vrrp_instance: VIP {svc['vip']} is held by "
+                                 f"{held[svc['vip']]}, not {vi['name']}")
+            if svc["vip"] not in held:
+                if ipaddress.ip_address(svc["vip"]).version != vi["family"]:
+                    raise ModelError(f"lvs_services ({svc['name']}).vrrp_instance: VIP {svc['vip']} is "
+                                     f"IPv{svc['family']} but {vi['name']} holds IPv{vi['family']} addresses")
+                vi["virtual_ipaddresses"].append(svc["vip"])
+                held[svc["vip"]] = vi["name"]
+        elif svc["vip"] not in held:
+            raise ModelError(f"lvs_services ({svc['name']}).vip: {svc['vip']} is held by no VRRP instance, so it "
+                             f"would serve nothing; add it to a virtual_ipaddresses list, name the instance with "
+                             f"vrrp_instance, or set vip_holder: external if another system holds it")
+
+
+# ---------------------------------------------------------------- the whole inventory (the pre-flight gate)
+# Inventory variables lvsfleet reads; any other lvs_* variable is a typo.
+KNOWN_VARIABLES = {
+    "lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip", "lvs_real_server_states",
+    "lvs_priority_overrides", "lvs_reload_method", "lvs_reload_fail_verify_on", "lvs_reload_verify_timeout",
+    "lvs_reload_drain_timeout", "lvs_reload_vrrp_may_change", "lvs_bootstrap", "lvs_director_packages",
+    "lvs_director_modules", "lvs_director_sysctl_profile", "lvs_director_sysctls_extra",
+}
+DIRECTOR_SHARED = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts")
+
+
+def check_variable_names(host: str, names) -> None:
+    """Every lvs_* variable a host has is one lvsfleet reads (a typo deploys nothing and succeeds)."""
+    for name in sorted(str(n) for n in names):
+        if _fullmatch(_VARIABLE, name) and name not in KNOWN_VARIABLES:
+            close = difflib.get_close_matches(name, sorted(KNOWN_VARIABLES), n=1, cutoff=0.8)
+            raise ModelError(f"{host}: unknown variable {name!r}"
+                             + (f" (did you mean {close[0]!r}?)" if close else " (lvsfleet reads no such variable)"))
+
+
+def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
+    """The whole inventory, every director and real server: the closed model, or ModelError naming the item.
+
+    `directors`: {name: {lvs_services, lvs_vrrp_instances, lvs_vrrp_scripts, lvs_vrrp_unicast_ip,
+    lvs_real_server_states, lvs_priority_overrides}}; `real_servers`: {name: {services, addresses}} for hosts
+    of the real_servers group (`addresses`: real_server_addresses, or None when read from facts later).
+    Returns {services, vrrp, scripts} of the first director (every director must agree on them).
+    """
+    if not directors:
+        raise ModelError("groups.directors: the inventory has no directors group (or it is empty); lvsfleet "
+                         "deploys load balancers to the hosts of a group named 'directors'")
+    names = list(directors)
+    for host in names:
+        _word(f"groups.directors: {host}", host, _NAME_WORD, "a host name of letters, digits, '_', '.' and '-' "
+              "(it becomes keepalived's router_id)")
+    first = names[0]
+    for host in names[1:]:
+        for var in DIRECTOR_SHARED:
+            if directors[host].get(var) != directors[first].get(var):
+                raise ModelError(f"{host}: {var} differs from {first}'s; define it for the whole directors group")
+    unicast = {h: directors[h].get("lvs_vrrp_unicast_ip") for h in names}
+    model = directors[first]
+    services = normalize_services(model.get("lvs_services"))
+    scripts = normalize_vrrp_scripts(model.get("lvs_vrrp_scripts"))
+    vrrp = normalize_vrrp_instances(model.get("lvs_vrrp_instances"), unicast, scripts=scripts, services=services)
+    if services and not vrrp and any(s["vip_holder"] == "vrrp" and s["fwmark"] is None for s in services):
+        raise ModelError("lvs_vrrp_instances: the services' VIPs need a VRRP instance to hold them (or set "
+                         "vip_holder: external on services whose VIP another system holds)")
+    for host in names:
+        states = directors[host].get("lvs_real_server_states")
+        if states:
+            apply_real_server_states(services, states)
+        overrides = directors[host].get("lvs_priority_overrides") or {}
+        _mapping("lvs_priority_overrides", overrides, "director to priority")
+        for target, prio in overrides.items():
+            if target not in directors:
+                raise ModelError(f"lvs_priority_overrides.{target}: {target!r} is not a director")
+            _int("lvs_priority_overrides", prio, 0, 254, target)
+    for host, rs in (real_servers or {}).items():
+        addresses = rs.get("addresses")
+        rs_services = normalize_services(rs.get("services"), f"{host}: real_server_services")
+        if addresses:
+            _list(f"{host}: real_server_addresses", addresses, "addresses")
+            for j, a in enumerate(addresses):
+                if not isinstance(a, str) or _parse_addr(a.split("/")[0]) is None:
+                    raise ModelError(f"{host}: real_server_addresses[{j}]: {_show(a)} is not an address")
+            real_server_vips(rs_services, addresses)
+    return {"services": services, "vrrp": vrrp, "scripts": scripts}
 
 
 def apply_real_server_states(services: list[dict], states) -> list[dict]:
@@ -465,12 +901,10 @@ def apply_real_server_states(services: list[dict], states) -> list[dict]:
     """
     if not states:
         return services
-    if not isinstance(states, dict):
-        raise ModelError(f"real server states: {states!r} must be a mapping of address to state")
+    _mapping("lvs_real_server_states", states, "real server address (or address:port) to state")
     wanted = {}
     for key, state in states.items():
-        if state not in RS_STATES:
-            _choice(f"real server states.{key}", state, RS_STATES)
+        _choice(f"lvs_real_server_states.{key}", state, RS_STATES)
         wanted[str(key)] = state
     used = set()
     out = []
@@ -481,13 +915,14 @@ def apply_real_server_states(services: list[dict], states) -> list[dict]:
             hit = wanted.get(f"{rs['address']}:{rs['port']}") or wanted.get(rs["address"])
             if hit:
                 used.update(k for k in (f"{rs['address']}:{rs['port']}", rs["address"]) if k in wanted)
-                rs = dict(rs, state=hit)
+                rs = dict(rs)
+                _set_state(rs, hit)
             rss.append(rs)
         svc["real_servers"] = rss
         out.append(svc)
     unknown = sorted(set(wanted) - used)
     if unknown:
-        raise ModelError(f"real server states: {', '.join(unknown)} is not a real server of any service")
+        raise ModelError(f"lvs_real_server_states: {', '.join(unknown)} is not a real server of any service")
     return out
 
 
@@ -500,7 +935,7 @@ def real_server_vips(services: list[dict], addresses) -> list[dict]:
     mine = {_addr_text(ipaddress.ip_address(str(a).split("/")[0])) for a in addresses or []}
     out: dict[str, dict] = {}
     for svc in services:
-        if svc["forwarding"] == "nat" or not svc.get("vip"):
+        if svc["forwarding"] == "nat" or svc["fwmark"] is not None:
             continue
         if not any(rs["address"] in mine for rs in svc["real_servers"]):
             continue
@@ -514,6 +949,32 @@ def real_server_vips(services: list[dict], addresses) -> list[dict]:
     return [out[k] for k in sorted(out)]
 
 
+# ---------------------------------------------------------------- HeYe (Kubernetes-style) sources
+K8S_HEALTH = {"http": "http", "tcp": "tcp", "mysql": "mysql"}
+
+
+def _k8s(where: str, doc, *path, kind=dict, required: bool = False):
+    """doc[path...] checked at every step: a missing key gives None (or an error when required), a value of
+    another type than `kind` an error naming the field."""
+    value = doc
+    for depth, key in enumerate(path):
+        if value is None:
+            break
+        field = ".".join(str(p) for p in path[:depth])
+        if not isinstance(value, dict):
+            raise ModelError(f"{where}.{field}: {_show(value)} must be a mapping")
+        value = value.get(key)
+    field = ".".join(str(p) for p in path)
+    if value is None:
+        if required:
+            raise ModelError(f"{where}.{field}: required")
+        return None
+    if not isinstance(value, kind):
+        what = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ModelError(f"{where}.{field}: {_show(value)} must be a {what}")
+    return value
+
+
 def services_from_k8s(docs, source: str = "k8s") -> list[dict]:
     """HeYe-style Kubernetes `Service` + `Endpoints` documents -> services in the lvsfleet model.
 
@@ -521,60 +982,86 @@ def services_from_k8s(docs, source: str = "k8s") -> list[dict]:
     spec.loadBalancerIP, else spec.externalIPs[0], else spec.clusterIP; Service.spec.ports[].name must
     match Endpoints.subsets[].ports[].name; Endpoints.metadata.annotations carries `calledSource` and
     `healthCheckType` (http, tcp or mysql), both required. Optional Service annotations:
-    `scheduler` (default wrr) and `healthCheckPath` (http, default /).
+    `scheduler` (default wrr) and `healthCheckPath` (http, default /). Values are checked again by the model;
+    a document of the wrong shape is an error naming the file, the document and the field.
     """
-    docs = [d for d in (docs or []) if d]
+    if docs is None:
+        docs = []
+    if isinstance(docs, dict) or not isinstance(docs, (list, tuple)):
+        docs = [docs]
+    docs = [d for d in docs if d is not None]
     services, endpoints = {}, {}
     for i, doc in enumerate(docs):
         if not isinstance(doc, dict) or doc.get("kind") not in ("Service", "Endpoints"):
             kind = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
-            raise ModelError(f"{source}: document {i} is a {kind!r}; only Service and Endpoints are accepted")
-        name = (doc.get("metadata") or {}).get("name")
-        if not name:
-            raise ModelError(f"{source}: document {i} ({doc['kind']}) has no metadata.name")
-        (services if doc["kind"] == "Service" else endpoints)[name] = doc
+            raise ModelError(f"{source}: document {i} is a {_show(kind)}; only Service and Endpoints are accepted")
+        where = f"{source}: document {i} ({doc['kind']})"
+        name = _k8s(where, doc, "metadata", "name", kind=str, required=True)
+        if not _fullmatch(_NAME_WORD, name):
+            raise ModelError(f"{where}.metadata.name: {_show(name)} must be a name of letters, digits, '_', '.' "
+                             f"and '-'")
+        table = services if doc["kind"] == "Service" else endpoints
+        if name in table:
+            raise ModelError(f"{where}.metadata.name: a second {doc['kind']} named {name!r}")
+        table[name] = doc
     out = []
     for name, svc in services.items():
         where = f"{source}: Service {name}"
         ep = endpoints.get(name)
         if ep is None:
             raise ModelError(f"{where}: no Endpoints named {name!r}")
-        spec = svc.get("spec") or {}
-        vip = spec.get("loadBalancerIP") or (spec.get("externalIPs") or [None])[0] or spec.get("clusterIP")
+        ep_where = f"{source}: Endpoints {name}"
+        external = _k8s(where, svc, "spec", "externalIPs", kind=list) or [None]
+        vip = _k8s(where, svc, "spec", "loadBalancerIP", kind=str) or external[0] \
+            or _k8s(where, svc, "spec", "clusterIP", kind=str)
         if not vip or vip == "None":
             raise ModelError(f"{where}: spec needs loadBalancerIP, externalIPs or clusterIP (the VIP)")
-        ann = (ep.get("metadata") or {}).get("annotations") or {}
+        ann = _k8s(ep_where, ep, "metadata", "annotations") or {}
         for key in ("calledSource", "healthCheckType"):
             if not ann.get(key):
-                raise ModelError(f"{source}: Endpoints {name}: metadata.annotations.{key} is required")
+                raise ModelError(f"{ep_where}: metadata.annotations.{key} is required")
         check = ann["healthCheckType"]
         if check not in K8S_HEALTH:
-            raise ModelError(f"{source}: Endpoints {name}: metadata.annotations.healthCheckType: {check!r} is not "
+            raise ModelError(f"{ep_where}: metadata.annotations.healthCheckType: {_show(check)} is not "
                              f"one of http, tcp, mysql")
-        svc_ann = (svc.get("metadata") or {}).get("annotations") or {}
-        svc_ports = {p.get("name"): p for p in spec.get("ports") or []}
+        svc_ann = _k8s(where, svc, "metadata", "annotations") or {}
+        svc_ports = {}
+        for p_i, p in enumerate(_k8s(where, svc, "spec", "ports", kind=list) or []):
+            _mapping(f"{where}.spec.ports[{p_i}]", p, "name, port, protocol")
+            if p.get("name") in svc_ports:
+                raise ModelError(f"{where}.spec.ports[{p_i}].name: {_show(p.get('name'))} is used twice")
+            svc_ports[p.get("name")] = p
         if not svc_ports:
             raise ModelError(f"{where}: spec.ports is empty")
-        backends: dict[str, list] = {}
-        for s_i, subset in enumerate(ep.get("subsets") or []):
-            addrs = [a.get("ip") for a in subset.get("addresses") or []]
-            for p_i, port in enumerate(subset.get("ports") or []):
+        backends: dict = {}
+        for s_i, subset in enumerate(_k8s(ep_where, ep, "subsets", kind=list) or []):
+            s_where = f"{ep_where}.subsets[{s_i}]"
+            _mapping(s_where, subset, "addresses and ports")
+            addrs = []
+            for a_i, a in enumerate(_k8s(s_where, subset, "addresses", kind=list) or []):
+                addrs.append(_k8s(f"{s_where}.addresses[{a_i}]", a, "ip", kind=str, required=True)
+                             if isinstance(a, dict) else _mapping(f"{s_where}.addresses[{a_i}]", a, "ip"))
+            for p_i, port in enumerate(_k8s(s_where, subset, "ports", kind=list) or []):
+                _mapping(f"{s_where}.ports[{p_i}]", port, "name and port")
                 pname = port.get("name")
                 if pname not in svc_ports:
-                    raise ModelError(f"{source}: Endpoints {name}: subsets[{s_i}].ports[{p_i}].name {pname!r} matches "
-                                     f"no port of Service {name} (ports: {', '.join(map(str, svc_ports))})")
+                    raise ModelError(f"{s_where}.ports[{p_i}].name {_show(pname)} matches no port of Service "
+                                     f"{name} (ports: {', '.join(map(str, svc_ports))})")
                 backends.setdefault(pname, []).extend({"address": a, "port": port.get("port")} for a in addrs)
         for pname, port in svc_ports.items():
             if pname not in backends:
-                raise ModelError(f"{where}: spec.ports name {pname!r} has no Endpoints port of that name")
+                raise ModelError(f"{where}: spec.ports name {_show(pname)} has no Endpoints port of that name")
             hc = {"type": K8S_HEALTH[check]}
             if check == "http":
                 hc["path"] = svc_ann.get("healthCheckPath", "/")
+            protocol = port.get("protocol", "TCP")
             out.append({"name": f"{name}-{pname}" if len(svc_ports) > 1 else name, "vip": vip,
-                        "port": port.get("port"), "protocol": str(port.get("protocol", "TCP")).lower(),
+                        "port": port.get("port"), "protocol": protocol.lower() if isinstance(protocol, str) else protocol,
                         "scheduler": svc_ann.get("scheduler", "wrr"), "health_check": hc,
                         "real_servers": backends[pname]})
     orphans = sorted(set(endpoints) - set(services))
     if orphans:
         raise ModelError(f"{source}: Endpoints {orphans[0]} has no Service of the same name")
+    # Checked here too, so a bad value names the file (the inventory's own check names lvs_services[i]).
+    normalize_services(out, f"{source}: services")
     return out

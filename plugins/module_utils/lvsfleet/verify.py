@@ -27,13 +27,13 @@ def unhealthy_in(baseline: Table, desired: Table) -> set:
 def sorry_servers(services: list[dict], desired: Table) -> dict:
     """Service key -> (address, port) of its sorry server, from normalized services in `desired`'s order.
 
-    The inventory form is the one the keepalived template renders: {address, port (default the service's)}.
+    The model gives it as {address, port}, the port already defaulted to the service's.
     """
     out = {}
     for svc, key in zip(services, desired):
         sorry = svc.get("sorry_server")
         if sorry:
-            out[key] = (str(sorry["address"]), int(sorry.get("port") or svc["port"]))
+            out[key] = (sorry["address"], sorry["port"])
     return out
 
 
