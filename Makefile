@@ -6,9 +6,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # The lab's vault (VRRP auth): absolute, so molecule and testinfra find it from any directory.
 export ANSIBLE_VAULT_IDENTITY_LIST := lab@$(CURDIR)/inventory/lab/vault-password.lab
-# Host packages: QEMU (TCG), image tools, and what the venv needs.
+# Host packages: QEMU (TCG), image tools, what the venv needs, and keepalived (verify.yml tests every
+# director's rendered configuration with it on the controller, in a private network namespace).
 APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static xz-utils \
-	openssh-client iproute2 python3 python3-venv ca-certificates
+	openssh-client iproute2 python3 python3-venv ca-certificates keepalived util-linux
 MOLECULE_SCENARIOS := default ipvs bootstrap
 # Drills: long or destructive, run by `make drills` (not by `make test`).
 DRILL_SCENARIOS := rolling health

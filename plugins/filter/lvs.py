@@ -131,6 +131,11 @@ def lvs_check_inventory(hostvars, groups):
             "vrrp_instances": len(checked["vrrp"])}
 
 
+def lvs_unicast_sources(directors, hostvars):
+    """{director: its lvs_vrrp_unicast_ip or None}, for lvs_normalize_vrrp's `hosts`."""
+    return {host: hostvars[host].get("lvs_vrrp_unicast_ip") for host in directors}
+
+
 class FilterModule:
     def filters(self):
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
@@ -138,4 +143,4 @@ class FilterModule:
                 "lvs_real_server_states": lvs_real_server_states,
                 "lvs_removed_real_servers": lvs_removed_real_servers,
                 "lvs_normalize_vrrp_scripts": lvs_normalize_vrrp_scripts,
-                "lvs_check_inventory": lvs_check_inventory}
+                "lvs_check_inventory": lvs_check_inventory, "lvs_unicast_sources": lvs_unicast_sources}

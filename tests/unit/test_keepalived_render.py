@@ -37,12 +37,17 @@ SERVICES = [
 ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
 
 
-def render(services=SERVICES, host="lb1") -> str:
+def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROLE / "templates")), trim_blocks=True,
                              undefined=jinja2.StrictUndefined)
     env.filters.update(CoreFilters().filters())
     env.filters.update(MathFilters().filters())
     env.tests.update(CoreTests().tests())
+    return env
+
+
+def render(services=SERVICES, host="lb1") -> str:
+    env = environment()
     model = normalize_services(services)
     vrrp = normalize_vrrp_instances(VRRP, ["lb1", "lb2"])
     return env.get_template("keepalived.conf.j2").render(

@@ -140,3 +140,45 @@ def test_heye_format_service_serves_traffic():
     result = probe(f"{SHOP_VIP}:80", 20)
     assert result["ok"] == 20, result
     assert set(result["by_server"]) == {"rs1", "rs2"}, result
+
+
+# VI_NOPREEMPT (198.51.100.50): nopreempt deploys (both directors start it as BACKUP) and holds.
+NOPREEMPT_VIP = "198.51.100.50"
+
+
+def vip_holders(vip: str) -> list:
+    return [n for n in DIRECTORS if f"inet {vip}/" in lab_host(n).check_output("ip -4 addr show dev lan0")]
+
+
+def wait_for(what: str, check, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
+
+
+def test_nopreempt_renders_backup_everywhere(lb1, lb2):
+    for host in (lb1, lb2):
+        conf = host.file("/etc/keepalived/keepalived.conf").content_string
+        block = conf[conf.index("vrrp_instance VI_NOPREEMPT {"):]
+        block = block[:block.index("\n}\n")]
+        assert "state BACKUP" in block and "nopreempt" in block, block
+
+
+def test_nopreempt_holds_after_the_holder_returns():
+    """The holder's keepalived stops: the peer takes the VIP. It starts again: the VIP stays with the peer,
+    while VI_LAB (which preempts) returns to lb1."""
+    wait_for("one director holds the nopreempt VIP", lambda: len(vip_holders(NOPREEMPT_VIP)) == 1)
+    (holder,) = vip_holders(NOPREEMPT_VIP)
+    other = next(n for n in DIRECTORS if n != holder)
+    h = lab_host(holder)
+    h.check_output("systemctl stop keepalived")
+    try:
+        wait_for("the peer takes the nopreempt VIP", lambda: vip_holders(NOPREEMPT_VIP) == [other])
+    finally:
+        h.check_output("systemctl start keepalived")
+    wait_for("VI_LAB preempts back to lb1", lambda: vip_holders(VIP) == ["lb1"], timeout=60)
+    time.sleep(6)  # well past a preemption (3 x advert_int + skew): the peer must still hold it
+    assert vip_holders(NOPREEMPT_VIP) == [other]
+    result = probe(f"{VIP}:80", 20)
+    assert result["ok"] == 20, result

@@ -147,9 +147,16 @@ def _show(value) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+# Words keepalived's line reader acts on wherever a line starts with them (names are rendered alone on a line
+# in block lists: sync group members, track_interface and track_script entries).
+_RESERVED = ("include",)
+
+
 def _word(where: str, value, pattern: re.Pattern, what: str) -> str:
     if not _fullmatch(pattern, value):
         raise ModelError(f"{where}: {_show(value)} must be {what}")
+    if value in _RESERVED:
+        raise ModelError(f"{where}: {value!r} is a word keepalived's configuration reader acts on; choose another")
     return value
 
 
