@@ -141,6 +141,15 @@ def _mapping(where: str, value, what: str) -> dict:
     return value
 
 
+def _kind(value) -> str:
+    """What a value is, in inventory words (Ansible hands over str, dict and list subclasses)."""
+    for cls, word in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (dict, "mapping"),
+                      (list, "list")):
+        if isinstance(value, cls):
+            return word
+    return "null" if value is None else type(value).__name__
+
+
 def _show(value) -> str:
     """A value as it goes into a message: repr, shortened."""
     text = repr(value)
@@ -290,7 +299,7 @@ def _health(where: str, hc, protocol: str) -> dict:
         _word(f"{where}.user", hc["user"], re.compile(r"[A-Za-z0-9_.-]{1,80}"),
               "a MySQL user name (letters, digits, _ . -)")
         if not isinstance(hc["password"], str):
-            raise ModelError(f"{where}.password: must be a string (a {type(hc['password']).__name__} was given; "
+            raise ModelError(f"{where}.password: must be a string (a {_kind(hc['password'])} was given; "
                              f"the value is not shown)")
         out["password"] = str(hc["password"])
     return out
@@ -543,7 +552,7 @@ def normalize_services(services, var: str = "lvs_services") -> list[dict]:
     if services is None:
         return []
     if not isinstance(services, list):
-        raise ModelError(f"{var}: must be a list of services, got {type(services).__name__}")
+        raise ModelError(f"{var}: must be a list of services, got a {_kind(services)}")
     out, keys, names = [], {}, {}
     for i, svc in enumerate(services):
         n = normalize_service(svc, i, var)
@@ -1000,7 +1009,7 @@ def services_from_k8s(docs, source: str = "k8s") -> list[dict]:
     services, endpoints = {}, {}
     for i, doc in enumerate(docs):
         if not isinstance(doc, dict) or doc.get("kind") not in ("Service", "Endpoints"):
-            kind = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
+            kind = doc.get("kind") if isinstance(doc, dict) else _kind(doc)
             raise ModelError(f"{source}: document {i} is a {_show(kind)}; only Service and Endpoints are accepted")
         where = f"{source}: document {i} ({doc['kind']})"
         name = _k8s(where, doc, "metadata", "name", kind=str, required=True)
