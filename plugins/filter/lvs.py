@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
+from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
+from ansible.utils.display import Display
 
 
 def _load_model():
@@ -127,8 +130,43 @@ def lvs_check_inventory(hostvars, groups):
         checked = model.check_inventory(directors, real_servers)
     except model.ModelError as exc:
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
+    for host in groups.get("directors", [])[:1]:
+        for where in _unvaulted_passwords(hostvars.raw_get(host)):
+            Display().warning(f"{host}: {where} is not from Ansible Vault: a health-check password belongs in "
+                              f"a vaulted variable (ansible-vault encrypt_string), not in plain inventory")
     return {"directors": len(directors), "real_servers": len(real_servers), "services": len(checked["services"]),
             "vrrp_instances": len(checked["vrrp"])}
+
+
+def _unvaulted_passwords(raw_vars) -> list:
+    """Where a `password` key in a host's untemplated variables holds a literal: neither vault-encrypted nor a
+    template naming a vaulted variable (or one named vault_*)."""
+    found = []
+
+    def vaulted(value) -> bool:
+        if isinstance(value, AnsibleVaultEncryptedUnicode):
+            return True
+        if isinstance(value, str) and "{{" in value:
+            names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(re.findall(r"{{(.*?)}}", value)))
+            return any(n.startswith("vault_") or isinstance(raw_vars.get(n), AnsibleVaultEncryptedUnicode)
+                       for n in names)
+        return False
+
+    def walk(value, where):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "password" and not isinstance(item, (dict, list)) and item and not vaulted(item):
+                    found.append(f"{where}.password")
+                else:
+                    walk(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{where}[{i}]")
+
+    for name, value in raw_vars.items():
+        if isinstance(value, (dict, list)):
+            walk(value, name)
+    return found
 
 
 def lvs_unicast_sources(directors, hostvars):
