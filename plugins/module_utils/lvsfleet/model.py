@@ -238,7 +238,9 @@ def _unknown(where: str, item: dict, allowed: set) -> None:
 # ---------------------------------------------------------------- health checks
 def _health(where: str, hc, protocol: str) -> dict:
     if hc is None:
-        hc = {}
+        # By default a check of the service's own transport: connect (TCP) or a datagram that must not draw
+        # an ICMP port unreachable (UDP). keepalived has no SCTP check: an SCTP service names its own.
+        hc = {"type": {"tcp": "tcp", "udp": "udp"}.get(protocol, "none")}
     if isinstance(hc, str):
         hc = {"type": hc}
     _mapping(where, hc, "at least 'type'")
