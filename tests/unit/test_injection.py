@@ -156,7 +156,7 @@ def test_placeholders_render_where_expected(field):
 
 
 @pytest.mark.parametrize("field", sorted(FIELDS))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=strings)
 @example(value="/ok\n    real_server 192.0.2.66 80 {")
 @example(value="include")
@@ -185,7 +185,7 @@ any_value = st.recursive(
 
 
 @pytest.mark.parametrize("field", sorted(FIELDS))
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(value=any_value)
 def test_values_of_any_type_give_a_message_not_a_crash(field, value):
     put, _, _ = FIELDS[field]
@@ -201,7 +201,7 @@ TOP = st.dictionaries(st.sampled_from(["kind", "metadata", "spec", "subsets"]), 
 KINDS = st.sampled_from(["Service", "Endpoints", "Pod", None, 3])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(docs=st.lists(st.one_of(any_value, st.builds(lambda d, k: dict(d, kind=k), TOP, KINDS)), max_size=4))
 def test_heye_documents_of_any_shape_give_a_message_not_a_crash(docs):
     try:
@@ -210,7 +210,7 @@ def test_heye_documents_of_any_shape_give_a_message_not_a_crash(docs):
         pass
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(services=any_value, vrrp=any_value, scripts=any_value)
 def test_whole_variables_of_any_shape_give_a_message_not_a_crash(services, vrrp, scripts):
     try:
