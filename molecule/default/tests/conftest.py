@@ -1,24 +1,12 @@
-"""Shared helpers for the lab's testinfra checks."""
-import json
+"""Shared helpers for the lab's testinfra checks (molecule/resources/labtest.py)."""
+import sys
 from pathlib import Path
 
 import pytest
-import testinfra
 
-REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "resources"))
 
-
-def lab_host(name: str):
-    inventory = REPO / "inventory" / "lab"
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory}")
-
-
-def probe(url: str, count: int) -> dict:
-    """Send `count` requests from the lab client to `url`; return the tally probe.py prints."""
-    client = lab_host("client")
-    script = (REPO / "lab" / "probe.py").read_text()
-    out = client.check_output("python3 -c %s %s %s", script, url, str(count))
-    return json.loads(out.splitlines()[-1])
+from labtest import LAB, REPO, Load, Watch, lab_host, probe, record  # noqa: E402,F401  (re-exported to the tests)
 
 
 @pytest.fixture(scope="module")

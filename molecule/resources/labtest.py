@@ -1,0 +1,131 @@
+"""What the lab's testinfra checks share: hosts, one-shot probes, the client's load generator, watchers
+that stream a director's state, and measurements kept under /var/tmp/lvsfleet/results."""
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import testinfra
+
+REPO = Path(__file__).resolve().parents[2]
+LAB = [sys.executable, str(REPO / "lab" / "lab.py")]
+LOADGEN = (REPO / "lab" / "loadgen.py").read_text()
+RESULTS = Path("/var/tmp/lvsfleet/results")
+
+
+def lab_host(name: str):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={REPO / 'inventory' / 'lab'}")
+
+
+def probe(url: str, count: int) -> dict:
+    """Send `count` requests from the lab client to `url`; return the tally probe.py prints."""
+    client = lab_host("client")
+    script = (REPO / "lab" / "probe.py").read_text()
+    out = client.check_output("python3 -c %s %s %s", script, url, str(count))
+    return json.loads(out.splitlines()[-1])
+
+
+class Load:
+    """The load generator on the client, started now, stopped (and read) by stop()."""
+
+    def __init__(self, min_requests: int, targets=("198.51.100.10:80",), workers: int = 8, timeout: float = 3.0):
+        self.proc = subprocess.Popen(
+            LAB + ["ssh", "client", "python3", "-", *targets, "--min-requests", str(min_requests),
+                   "--workers", str(workers), "--max-seconds", "1200", "--timeout", str(timeout)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc.stdin.write(LOADGEN)
+        self.proc.stdin.close()
+        time.sleep(3)  # requests are flowing before the change starts
+
+    def stop(self) -> dict:
+        subprocess.run(LAB + ["ssh", "client", "touch", "/tmp/lvsfleet-loadgen.stop"], check=True)
+        out = self.proc.stdout.read()
+        self.proc.wait(timeout=1300)
+        return json.loads(out.strip().splitlines()[-1])
+
+
+# Runs in a director: one JSON line every 0.1 s with the IPv4 addresses on lan0 and keepalived's PIDs
+# (a stopped process counts as negative: -PID). With a signal, it also signals every keepalived process
+# after `delay` seconds, newest first (children before the parent, as `kill -9 $(pidof keepalived)` and the
+# OOM killer do), and prints {"event": "signal"} then; with `hold`, it sends SIGCONT that much later.
+WATCH = r"""
+import json, os, signal, subprocess, sys, time
+seconds, sig, delay, hold = float(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+start = time.monotonic()
+signalled = resumed = None
+def keepalived():
+    out = []
+    for p in os.listdir("/proc"):
+        try:
+            if p.isdigit() and open(f"/proc/{p}/comm").read().strip() == "keepalived":
+                stat = open(f"/proc/{p}/stat").read()
+                out.append(-int(p) if stat[stat.rfind(")") + 2] in "Tt" else int(p))
+        except OSError:
+            pass
+    return sorted(out, key=abs, reverse=True)
+while time.monotonic() - start < seconds:
+    now = time.monotonic() - start
+    if sig != "none" and signalled is None and now >= delay:
+        signalled = keepalived()
+        for pid in signalled:
+            try:
+                os.kill(abs(pid), getattr(signal, "SIG" + sig))
+            except ProcessLookupError:
+                pass
+        print(json.dumps({"event": "signal"}), flush=True)
+    if hold and signalled and resumed is None and now >= delay + hold:
+        resumed = True
+        for pid in signalled:
+            try:
+                os.kill(abs(pid), signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", "lan0"], capture_output=True, text=True).stdout
+    print(json.dumps({"addrs": [l.split()[3].split("/")[0] for l in out.splitlines()], "pids": keepalived()}),
+          flush=True)
+    time.sleep(0.1)
+"""
+
+
+class Watch:
+    """A director's addresses and keepalived PIDs over time, stamped on arrival with this host's clock
+    (so the timelines of several directors compare)."""
+
+    def __init__(self, name: str, seconds: float, signal: str = "none", delay: float = 0, hold: float = 0):
+        self.samples: list[tuple[float, dict]] = []
+        self.signalled_at: float | None = None
+        self.proc = subprocess.Popen(LAB + ["ssh", name, "python3", "-u", "-", str(seconds), signal, str(delay),
+                                            str(hold)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc.stdin.write(WATCH)
+        self.proc.stdin.close()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                sample = json.loads(line)
+            except ValueError:
+                continue
+            if sample.get("event") == "signal":
+                self.signalled_at = time.monotonic()
+            else:
+                self.samples.append((time.monotonic(), sample))
+
+    def wait(self) -> list:
+        self.proc.wait()
+        self.thread.join()
+        return self.samples
+
+
+def record(name: str, file: str = "rolling.json", **figures) -> None:
+    """Keep a test's measurements (printed, and saved under /var/tmp/lvsfleet/results)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / file
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[name] = figures
+    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+    print(f"\nMEASURED {name}: {json.dumps(figures, sort_keys=True)}")
