@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import re
 import sys
@@ -169,6 +170,37 @@ def _unvaulted_passwords(raw_vars) -> list:
     return found
 
 
+def lvs_without_checks(services, states=None):
+    """Raw inventory services as the IPVS modules need them: health checks (and their secrets) left out, and
+    real-server state overrides ({address or address:port: state}) written into the real servers."""
+    out = []
+    for svc in services or []:
+        svc = dict(svc, health_check={"type": "none"})
+        rss = []
+        for rs in svc.get("real_servers") or []:
+            rs = dict(rs) if isinstance(rs, dict) else {"address": rs}
+            port = rs.get("port", svc.get("port"))
+            hit = (states or {}).get(f"{rs['address']}:{port}") or (states or {}).get(str(rs["address"]))
+            if hit:
+                rs["state"] = hit
+            rss.append(rs)
+        svc["real_servers"] = rss
+        out.append(svc)
+    return out
+
+
+_SECRET_LINE = re.compile(r"^(\s*auth_pass\s+)\S+")
+
+
+def lvs_masked_diff(live, rendered, host="director", path="keepalived.conf"):
+    """A unified diff of two keepalived.conf texts with every secret masked; ['(no change)'] if equal."""
+    def masked(text):
+        return [_SECRET_LINE.sub(r"\g<1>********", line) for line in (text or "").splitlines()]
+    lines = list(difflib.unified_diff(masked(live), masked(rendered), f"{host}:{path} (live)",
+                                      f"{host}:{path} (next)", lineterm=""))
+    return lines or ["(no change)"]
+
+
 def lvs_unicast_sources(directors, hostvars):
     """{director: its lvs_vrrp_unicast_ip or None}, for lvs_normalize_vrrp's `hosts`."""
     return {host: hostvars[host].get("lvs_vrrp_unicast_ip") for host in directors}
@@ -181,4 +213,5 @@ class FilterModule:
                 "lvs_real_server_states": lvs_real_server_states,
                 "lvs_removed_real_servers": lvs_removed_real_servers,
                 "lvs_normalize_vrrp_scripts": lvs_normalize_vrrp_scripts,
-                "lvs_check_inventory": lvs_check_inventory, "lvs_unicast_sources": lvs_unicast_sources}
+                "lvs_check_inventory": lvs_check_inventory, "lvs_unicast_sources": lvs_unicast_sources,
+                "lvs_without_checks": lvs_without_checks, "lvs_masked_diff": lvs_masked_diff}

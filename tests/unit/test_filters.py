@@ -1,0 +1,34 @@
+"""Controller filters that keep secrets out of previews and module arguments."""
+import importlib.util
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("lvs_filters", REPO / "plugins" / "filter" / "lvs.py")
+filters = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(filters)
+
+LIVE = "vrrp_instance VI_1 {\n    authentication {\n        auth_type PASS\n        auth_pass 0ld-s3c\n    }\n}\n"
+
+
+def test_masked_diff_shows_changes_but_no_secret():
+    nxt = LIVE.replace("0ld-s3c", "n3w-s3c").replace("VI_1 {", "VI_1 {\n    priority 150")
+    lines = filters.lvs_masked_diff(LIVE, nxt, "lb1", "/etc/keepalived/keepalived.conf")
+    text = "\n".join(lines)
+    assert "0ld-s3c" not in text and "n3w-s3c" not in text
+    assert "+    priority 150" in lines and "auth_pass ********" in text
+    assert lines[0] == "--- lb1:/etc/keepalived/keepalived.conf (live)"
+
+
+def test_masked_diff_of_equal_files():
+    assert filters.lvs_masked_diff(LIVE, LIVE) == ["(no change)"]
+
+
+def test_without_checks_drops_secrets_and_applies_states():
+    services = [{"name": "db", "vip": "198.51.100.10", "port": 3306,
+                 "health_check": {"type": "mysql", "user": "u", "password": "pw"},
+                 "real_servers": ["203.0.113.21", {"address": "203.0.113.22", "weight": 2}]}]
+    out = filters.lvs_without_checks(services, {"203.0.113.22:3306": "drained"})
+    assert "pw" not in repr(out) and out[0]["health_check"] == {"type": "none"}
+    assert out[0]["real_servers"] == [{"address": "203.0.113.21"},
+                                      {"address": "203.0.113.22", "weight": 2, "state": "drained"}]
+    assert services[0]["health_check"]["password"] == "pw", "the inventory itself is not changed"
