@@ -201,6 +201,17 @@ def lvs_masked_diff(live, rendered, host="director", path="keepalived.conf"):
     return lines or ["(no change)"]
 
 
+def lvs_split_brain(states):
+    """{director: {instance: {state, ...}}} (vrrp-state of each director) -> ["VI_1: lb1, lb2", ...] for every
+    instance more than one director is MASTER of."""
+    masters = {}
+    for host, instances in sorted((states or {}).items()):
+        for name, info in (instances or {}).items():
+            if (info or {}).get("state") == "MASTER":
+                masters.setdefault(name, []).append(host)
+    return [f"{name}: {', '.join(hosts)}" for name, hosts in sorted(masters.items()) if len(hosts) > 1]
+
+
 def lvs_unicast_sources(directors, hostvars):
     """{director: its lvs_vrrp_unicast_ip or None}, for lvs_normalize_vrrp's `hosts`."""
     return {host: hostvars[host].get("lvs_vrrp_unicast_ip") for host in directors}
@@ -214,4 +225,5 @@ class FilterModule:
                 "lvs_removed_real_servers": lvs_removed_real_servers,
                 "lvs_normalize_vrrp_scripts": lvs_normalize_vrrp_scripts,
                 "lvs_check_inventory": lvs_check_inventory, "lvs_unicast_sources": lvs_unicast_sources,
-                "lvs_without_checks": lvs_without_checks, "lvs_masked_diff": lvs_masked_diff}
+                "lvs_without_checks": lvs_without_checks, "lvs_masked_diff": lvs_masked_diff,
+                "lvs_split_brain": lvs_split_brain}

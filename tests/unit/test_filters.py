@@ -32,3 +32,10 @@ def test_without_checks_drops_secrets_and_applies_states():
     assert out[0]["real_servers"] == [{"address": "203.0.113.21"},
                                       {"address": "203.0.113.22", "weight": 2, "state": "drained"}]
     assert services[0]["health_check"]["password"] == "pw", "the inventory itself is not changed"
+
+
+def test_split_brain_names_the_instance_and_its_masters():
+    states = {"lb1": {"VI_1": {"state": "MASTER"}, "VI_2": {"state": "BACKUP"}},
+              "lb2": {"VI_1": {"state": "MASTER"}, "VI_2": {"state": "MASTER"}}}
+    assert filters.lvs_split_brain(states) == ["VI_1: lb1, lb2"]
+    assert filters.lvs_split_brain({"lb1": {"VI_1": {"state": "MASTER"}}, "lb2": {"VI_1": {"state": "BACKUP"}}}) == []

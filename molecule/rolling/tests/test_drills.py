@@ -1,0 +1,108 @@
+"""Faults operators meet, drilled under load (make drills, molecule `rolling`): the BACKUP director rebooted in
+the middle of a rolling reload, a real server powered off and back, the link between the directors cut.
+Figures in /var/tmp/lvsfleet/results/rolling.json (MEASURED lines)."""
+import subprocess
+import time
+
+from conftest import CHANGE, ENV, LAB, Load, lab_host, playbook, playbook_argv, record, table, vrrp
+
+NOPREEMPT_VIP = "198.51.100.50"
+# The lab's web service checks: interval 2 s, 1 retry, 2 s timeout: out of the table within 2 x 1 + 2 + 1 s.
+CHECK_BOUND_S = 2 * 1 + 2 + 1
+CLIENT_TIMEOUT_S = 3.0
+
+
+def wait(what: str, check, timeout: float = 120, step: float = 1):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(step)
+
+
+def rest():
+    """lb1 MASTER of every instance (VI_NOPREEMPT too), lb2 BACKUP: the order the roll expects."""
+    if NOPREEMPT_VIP in lab_host("lb2").check_output("ip -4 addr show dev lan0"):
+        lab_host("lb2").check_output("systemctl restart keepalived")
+    wait("lb1 MASTER of every instance", lambda: {v["state"] for v in vrrp("lb1").values()} == {"MASTER"}, 60)
+
+
+def test_backup_rebooted_in_the_middle_of_a_roll():
+    rest()
+    load = Load(min_requests=3000, timeout=CLIENT_TIMEOUT_S)
+    change = ["-e", f"@{CHANGE}"]
+    proc = subprocess.Popen(playbook_argv("reload.yml", *change), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=dict(ENV, PYTHONUNBUFFERED="1"))
+    out, reboot = [], None
+    for line in proc.stdout:
+        out.append(line)
+        if reboot is None and line.startswith("TASK [Install the validated configuration]"):
+            reboot = subprocess.Popen(LAB + ["reboot", "lb2"])  # lb2 drained, about to install: mid-roll
+    rc = proc.wait()
+    out = "".join(out)
+    assert reboot is not None, "the roll never reached lb2's install step:\n" + out[-3000:]
+    assert reboot.wait(timeout=300) == 0
+    assert rc != 0 and ("UNREACHABLE" in out or "The roll stops here" in out), out[-3000:]
+    assert "PLAY [Roll the MASTER director]" not in out or "lb1" not in out.split("PLAY [Roll the MASTER")[-1], \
+        "lb1 must not be touched once lb2 failed"
+    wait("lb2 back as BACKUP", lambda: vrrp("lb2").get("VI_LAB", {}).get("state") == "BACKUP", 120, 2)
+    rc2, out2, took = playbook("reload.yml", *change)  # the re-run completes the roll
+    result = load.stop()
+    record("backup_rebooted_mid_roll", rerun_s=took, **{k: result[k] for k in (
+        "requests", "failed", "errors", "longest_gap_s")})
+    assert rc2 == 0, out2[-3000:]
+    assert "TCP  198.51.100.10:81 rr" in table("lb1") and "TCP  198.51.100.10:81 rr" in table("lb2")
+    assert result["failed"] == 0, result
+    assert playbook("reload.yml")[0] == 0  # back to the inventory
+
+
+def test_real_server_powered_off_and_back():
+    rest()
+    load = Load(min_requests=4000, timeout=CLIENT_TIMEOUT_S)
+    t0 = time.monotonic()
+    subprocess.run(LAB + ["power-off", "rs2"], check=True)
+    wait("rs2 leaves the table", lambda: "203.0.113.22:8080" not in table("lb1").split("198.51.100.10:81")[0],
+         60, 0.5)
+    removed_s = round(time.monotonic() - t0, 1)
+    time.sleep(5)
+    subprocess.run(LAB + ["power-on", "rs2"], check=True)
+    t1 = time.monotonic()
+    wait("rs2 returns to the table", lambda: "203.0.113.22:8080" in table("lb1"), 180, 1)
+    returned_s = round(time.monotonic() - t1, 1)
+    time.sleep(5)
+    result = load.stop()
+    fails = result.get("failures_at_s") or []
+    span = round(max(fails) - min(fails), 2) if fails else 0.0
+    record("real_server_power_off_on", removed_after_s=removed_s, returned_after_power_on_s=returned_s,
+           failure_span_s=span, bound_s=CHECK_BOUND_S + CLIENT_TIMEOUT_S,
+           **{k: result[k] for k in ("requests", "failed", "errors", "by_server")})
+    # Requests fail only while keepalived has not yet seen rs2 die (plus the client's own timeout).
+    assert span <= CHECK_BOUND_S + CLIENT_TIMEOUT_S + 1, result
+    assert result["by_server"].get("rs2"), "rs2 served again after power-on"
+
+
+def test_link_between_directors_cut():
+    """lb2 stops hearing lb1's adverts (VRRP from lb1 dropped on lb2) while both keep serving: both become
+    MASTER and hold the VIPs (split brain). The roll refuses to start while it lasts; healing the link ends it."""
+    rest()
+    load = Load(min_requests=4000, timeout=CLIENT_TIMEOUT_S)
+    cut = "iptables -w -I INPUT -p vrrp -s 198.51.100.11 -m comment --comment lvsfleet-drill -j DROP"
+    heal = "iptables -w -D INPUT -p vrrp -s 198.51.100.11 -m comment --comment lvsfleet-drill -j DROP"
+    t0 = time.monotonic()
+    subprocess.run(LAB + ["ssh", "lb2", cut], check=True)
+    try:
+        wait("lb2 becomes MASTER too", lambda: vrrp("lb2")["VI_LAB"]["state"] == "MASTER", 30, 0.5)
+        split_s = round(time.monotonic() - t0, 1)
+        assert vrrp("lb1")["VI_LAB"]["state"] == "MASTER"
+        rc, out, _ = playbook("reload.yml")
+        assert rc != 0 and "split brain" in out, out[-3000:]
+        time.sleep(10)
+    finally:
+        subprocess.run(LAB + ["ssh", "lb2", heal], check=True)
+    t1 = time.monotonic()
+    wait("lb2 back to BACKUP", lambda: vrrp("lb2")["VI_LAB"]["state"] == "BACKUP", 30, 0.5)
+    healed_s = round(time.monotonic() - t1, 1)
+    time.sleep(3)
+    result = load.stop()
+    record("director_link_cut", split_after_s=split_s, healed_after_s=healed_s,
+           **{k: result[k] for k in ("requests", "failed", "errors", "longest_gap_s", "by_server")})
+    assert vrrp("lb1")["VI_LAB"]["state"] == "MASTER"
