@@ -51,6 +51,22 @@ def test_rolling_reload_again_changes_nothing():
     assert hosts["lb1"]["changed"] == 0 and hosts["lb2"]["changed"] == 0, hosts
 
 
+def test_preview_changes_nothing_and_prints_no_secret():
+    """reload.yml --check --diff -vvv from the changed lab back towards the inventory: a masked keepalived.conf
+    diff and the IPVS changes per director, the VRRP secret nowhere in the output, nothing changed."""
+    secret = lab_host("lb1").check_output("sed -n 's/^ *auth_pass //p' /etc/keepalived/keepalived.conf").split()[0]
+    shas = {h: (config_sha(h), lab_host(h).check_output("ipvsadm-save -n | sha256sum")) for h in ("lb1", "lb2")}
+    rc, out, took = playbook("reload.yml", "--check", "--diff", "-vvv")
+    record("preview_check_diff_vvv", playbook_s=took)
+    assert rc == 0, FAIL_MSG.format("reload.yml --check --diff", rc, took, out[-3000:])
+    assert secret not in out, "the VRRP secret was printed"
+    for h in ("lb1", "lb2"):
+        assert f"{h}:/etc/keepalived/keepalived.conf (next)" in out, out[-3000:]
+    assert "-D -t 198.51.100.10:81" in out, "the IPVS preview shows the service the change back removes"
+    assert {h: (config_sha(h), lab_host(h).check_output("ipvsadm-save -n | sha256sum")) for h in ("lb1", "lb2")} \
+        == shas, "check mode changed a director"
+
+
 def test_rejected_config_stops_the_roll_before_any_director_changes():
     shas = {h: config_sha(h) for h in ("lb1", "lb2")}
     load = Load(min_requests=1500)
