@@ -46,3 +46,18 @@ def vrrp(name: str) -> dict:
 
 def table(name: str) -> str:
     return lab_host(name).check_output("ipvsadm -Ln")
+
+
+NOPREEMPT_VIP = "198.51.100.50"
+
+
+def rest() -> None:
+    """lb1 MASTER of every VRRP instance, lb2 BACKUP of all: the order the rolling tests expect. VI_NOPREEMPT
+    stays wherever it went (after a boot, whichever director started first); restarting keepalived on lb2 when
+    it holds that VIP hands it to lb1 (lb2 is BACKUP of VI_LAB: nothing else moves)."""
+    if NOPREEMPT_VIP in lab_host("lb2").check_output("ip -4 addr show dev lan0"):
+        lab_host("lb2").check_output("systemctl restart keepalived")
+    deadline = time.monotonic() + 60
+    while {v["state"] for v in vrrp("lb1").values()} != {"MASTER"}:
+        assert time.monotonic() < deadline, "lb1 did not become MASTER of every instance"
+        time.sleep(1)

@@ -4,9 +4,8 @@ Figures in /var/tmp/lvsfleet/results/rolling.json (MEASURED lines)."""
 import subprocess
 import time
 
-from conftest import CHANGE, ENV, LAB, Load, lab_host, playbook, playbook_argv, record, table, vrrp
+from conftest import CHANGE, ENV, LAB, Load, playbook, playbook_argv, record, rest, table, vrrp
 
-NOPREEMPT_VIP = "198.51.100.50"
 # The lab's web service checks: interval 2 s, 1 retry, 2 s timeout: out of the table within 2 x 1 + 2 + 1 s.
 CHECK_BOUND_S = 2 * 1 + 2 + 1
 CLIENT_TIMEOUT_S = 3.0
@@ -17,13 +16,6 @@ def wait(what: str, check, timeout: float = 120, step: float = 1):
     while not check():
         assert time.monotonic() < deadline, what
         time.sleep(step)
-
-
-def rest():
-    """lb1 MASTER of every instance (VI_NOPREEMPT too), lb2 BACKUP: the order the roll expects."""
-    if NOPREEMPT_VIP in lab_host("lb2").check_output("ip -4 addr show dev lan0"):
-        lab_host("lb2").check_output("systemctl restart keepalived")
-    wait("lb1 MASTER of every instance", lambda: {v["state"] for v in vrrp("lb1").values()} == {"MASTER"}, 60)
 
 
 def test_backup_rebooted_in_the_middle_of_a_roll():

@@ -4,7 +4,8 @@ Baseline = inventory/lab; change = molecule/rolling/vars/change.yml."""
 import subprocess
 import time
 
-from conftest import CHANGE, ENV, LAB, Load, config_sha, lab_host, playbook, playbook_argv, recap, record, table, vrrp
+from conftest import (CHANGE, ENV, LAB, Load, config_sha, lab_host, playbook, playbook_argv, recap, record, rest, table,
+                      vrrp)
 
 CHANGE_ARG = f"@{CHANGE}"
 FAIL_MSG = "{}: rc {} after {} s\n{}"
@@ -95,6 +96,7 @@ def test_verification_failure_rolls_that_director_back():
 
 
 def test_unreachable_director_stops_the_roll():
+    rest()  # lb2 must roll first: lb1 MASTER of every instance (VI_NOPREEMPT included)
     shas = {h: config_sha(h) for h in ("lb1", "lb2")}
     states = {h: vrrp(h) for h in ("lb1", "lb2")}
     load = Load(min_requests=1500)
