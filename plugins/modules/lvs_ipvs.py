@@ -90,7 +90,9 @@ backend:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lvsfleet.ipvs_backend import BACKEND_CHOICES, failures_text, open_backend
+from ansible.module_utils.lvsfleet.ipvs_backend import (
+    BACKEND_CHOICES, fail_after_writes, failures_text, open_backend,
+)
 from ansible.module_utils.lvsfleet.ipvs_state import (
     StateError, apply_to_table, diff, from_model, no_gc, render, restore_script,
 )
@@ -121,11 +123,11 @@ def run(module: AnsibleModule, p: dict) -> None:
         module.fail_json(msg=f"invalid input, nothing changed: {exc}")
 
     ipvs, backend_name = open_backend(module, p["backend"])
+    actual, timeouts_changed = None, False
     try:
         actual = ipvs.read_table()
         plan = diff(actual, desired, purge_services=p["purge"])
         commands = restore_script(plan).splitlines()
-        timeouts_changed = False
         if p["timeouts"]:
             have = ipvs.get_timeouts()
             want = {k: p["timeouts"][k] for k in ("tcp", "tcpfin", "udp")}
@@ -137,8 +139,10 @@ def run(module: AnsibleModule, p: dict) -> None:
         if len(plan) and not module.check_mode:
             errors = ipvs.apply(plan)
             if errors:
-                module.fail_json(msg=f"the kernel refused {len(errors)} of {len(plan)} changes: "
-                                     f"{failures_text(errors)}", commands=commands, backend=backend_name)
+                ipvs.close()
+                fail_after_writes(module, backend_name, actual,
+                                  f"the kernel refused {len(errors)} of {len(plan)} changes: {failures_text(errors)}",
+                                  written=len(errors) < len(plan) or timeouts_changed, commands=commands)
         changed = bool(len(plan)) or timeouts_changed
         result = dict(changed=changed, changes=ipvs.writes, commands=commands, backend=backend_name)
         if module._diff and changed:
@@ -146,7 +150,12 @@ def run(module: AnsibleModule, p: dict) -> None:
                               "before_header": "ipvsadm-save -n", "after_header": "ipvsadm-save -n"}
         module.exit_json(**result)
     except Exception as exc:  # the backend's own errors carry the context
-        module.fail_json(msg=f"{type(exc).__name__}: {exc}", backend=backend_name)
+        ipvs.close()
+        if actual is None:
+            module.fail_json(msg=f"{type(exc).__name__}: {exc}", backend=backend_name)
+        # A write may have gone out before the failure (e.g. replies lost to ENOBUFS): say what the kernel holds.
+        fail_after_writes(module, backend_name, actual, f"{type(exc).__name__}: {exc}",
+                          written=ipvs.writes > 0)
     finally:
         ipvs.close()
 

@@ -56,12 +56,15 @@ waited: {description: Seconds spent waiting for connections to end, type: float,
 timed_out: {description: Connections remained after the timeout, type: bool, returned: always}
 """
 
+import errno
 import socket
 import time
 from dataclasses import replace
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lvsfleet.ipvs_backend import BACKEND_CHOICES, failures_text, open_backend
+from ansible.module_utils.lvsfleet.ipvs_backend import (
+    BACKEND_CHOICES, fail_after_writes, failures_text, open_backend,
+)
 from ansible.module_utils.lvsfleet.ipvs_state import (
     FWD_BY_NAME, PROTO_BY_NAME, Dest, Plan, ServiceKey, hostport, render, apply_to_table,
 )
@@ -102,6 +105,7 @@ def main() -> None:
     rport = p["real_port"] if p["real_port"] is not None else p["port"]
 
     ipvs, backend_name = open_backend(module, p["backend"])
+    table = None
     try:
         table = ipvs.read_table()
         svc = table.get(key)
@@ -131,15 +135,21 @@ def main() -> None:
         if len(plan) and not module.check_mode:
             errors = ipvs.apply(plan)
             if errors:
-                module.fail_json(msg=f"the kernel refused the change: {failures_text(errors)}")
+                fail_after_writes(module, backend_name, table, f"the kernel refused the change: {failures_text(errors)}",
+                                  written=False)
         changed = bool(len(plan))
         waited, timed_out, active = 0.0, False, have.active_conns if have else 0
         if have is not None and p["state"] in ("drained", "absent") and p["wait"] and not module.check_mode:
             t0 = time.monotonic()
             while True:
-                d = ipvs.read_table().get(key).dests.get((address, rport))
+                now = ipvs.read_table().get(key)
+                if now is None:  # the service was removed while we waited: nothing left to drain or remove
+                    module.exit_json(changed=True, active_conns=0, waited=round(time.monotonic() - t0, 1),
+                                     timed_out=False, backend=backend_name,
+                                     msg=f"service {key.label()} was removed while its real server drained")
+                d = now.dests.get((address, rport))
                 active = d.active_conns if d else 0
-                if active == 0:
+                if d is None or active == 0:
                     break
                 if time.monotonic() - t0 >= p["timeout"]:
                     timed_out = True
@@ -154,14 +164,21 @@ def main() -> None:
             rm = Plan(del_dests=[(key, have)])
             if not module.check_mode:
                 errors = ipvs.apply(rm)
-                if errors:
-                    module.fail_json(msg=f"removing the real server failed: {failures_text(errors)}")
+                if errors and not all(code in (errno.ENOENT, errno.ESRCH) for _l, code, _t in errors):
+                    # Drained to weight 0 (if it was not already), then the removal was refused.
+                    fail_after_writes(module, backend_name, table, f"removing the real server failed: "
+                                      f"{failures_text(errors)}", written=changed, keys={key})
             after = apply_to_table(after, rm)
             changed = True
         result = dict(changed=changed, active_conns=active, waited=waited, timed_out=timed_out, backend=backend_name)
         if module._diff and changed:
             result["diff"] = {"before": render({key: table[key]}), "after": render({key: after[key]})}
         module.exit_json(**result)
+    except Exception as exc:  # the backend's own errors carry the context
+        if table is None:
+            module.fail_json(msg=f"{type(exc).__name__}: {exc}", backend=backend_name)
+        fail_after_writes(module, backend_name, table, f"{type(exc).__name__}: {exc}", written=ipvs.writes > 0,
+                          keys={key})
     finally:
         ipvs.close()
 

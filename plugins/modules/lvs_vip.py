@@ -55,7 +55,8 @@ removed: {description: Addresses removed, type: list, returned: always}
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lvsfleet.rtnl import RT_SCOPE_HOST, RT_SCOPE_UNIVERSE, Rtnl, RtnlError
+from ansible.module_utils.lvsfleet.ipvs_netlink import NetlinkError
+from ansible.module_utils.lvsfleet.rtnl import RT_SCOPE_HOST, RT_SCOPE_UNIVERSE, Rtnl
 
 
 def main() -> None:
@@ -79,34 +80,38 @@ def main() -> None:
             iface = ipaddress.ip_interface(f"{iface.ip}/{iface.max_prefixlen}")
         wanted.append(iface)
     rtnl = Rtnl()
+    added, removed, created, have = [], [], False, set()
     try:
         links = rtnl.link_names()
         index = links.get(p["interface"])
-        created = False
         if index is None:
             if p["state"] == "absent":
                 module.exit_json(changed=False, added=[], removed=[])
             if not p["create"]:
                 module.fail_json(msg=f"interface: {p['interface']!r} does not exist (set create=true for a dummy device)")
-            created = True
             if not module.check_mode:
                 rtnl.create_dummy(p["interface"])
-                index = rtnl.link_names()[p["interface"]]
+                index = rtnl.link_names().get(p["interface"])
+                if index is None:
+                    module.fail_json(changed=True, created=True,
+                                     msg=f"interface: {p['interface']!r} was created but has vanished")
+            created = True
         have = set(rtnl.addresses(index)) if index is not None else set()
         scope = RT_SCOPE_HOST if p["interface"] == "lo" else RT_SCOPE_UNIVERSE
-        added, removed = [], []
         for iface in wanted:
             present = (str(iface.ip), iface.network.prefixlen) in have
             if p["state"] == "present" and not present:
-                added.append(str(iface))
                 if not module.check_mode:
                     rtnl.change_address(True, index, iface, scope)
+                added.append(str(iface))
             elif p["state"] == "absent" and present:
-                removed.append(str(iface))
                 if not module.check_mode:
                     rtnl.change_address(False, index, iface, scope)
-    except RtnlError as exc:
-        module.fail_json(msg=f"rtnetlink on {p['interface']}: {exc.args[0]}")
+                removed.append(str(iface))
+    except NetlinkError as exc:
+        # What was done before the failure stays done and is reported as a change.
+        module.fail_json(msg=f"rtnetlink on {p['interface']}: {exc}", changed=bool(added or removed or created),
+                         added=added, removed=removed, created=created)
     finally:
         rtnl.close()
     changed = bool(added or removed or created)

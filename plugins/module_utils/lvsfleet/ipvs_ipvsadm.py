@@ -47,66 +47,76 @@ def _netmask(text: str, af: int) -> int:
 
 
 def parse_save(text: str) -> Table:
-    """Parse `ipvsadm-save -n` output into a table."""
+    """Parse `ipvsadm-save -n` output into a table. Anything it cannot read is an IpvsadmError naming
+    the line, never another exception."""
     table: Table = {}
     for lineno, line in enumerate(text.splitlines(), 1):
-        tok = line.split()
-        if not tok:
-            continue
-        verb, rest = tok[0], tok[1:]
-        opts: dict[str, str | None] = {}
-        i = 0
-        while i < len(rest):
-            t = rest[i]
-            if t in ("-o", "--ops", "-6", "--ipv6", *FWD_FLAG, *CSUM_FLAG):
-                opts[t] = None
-                i += 1
-            else:
-                if i + 1 >= len(rest):
-                    raise IpvsadmError(f"ipvsadm-save line {lineno}: {t} without a value: {line!r}")
-                opts[t] = rest[i + 1]
-                i += 2
-        v6 = "-6" in opts or "--ipv6" in opts
-        if "-f" in opts or "--fwmark-service" in opts:
-            af = socket.AF_INET6 if v6 else socket.AF_INET
-            key = ServiceKey(af=af, fwmark=int(opts.get("-f") or opts["--fwmark-service"]))
-        else:
-            flag = next((f for f in PROTO_FLAG if f in opts), None)
-            if flag is None:
-                raise IpvsadmError(f"ipvsadm-save line {lineno}: no service in {line!r}")
-            addr, port, af = split_hostport(opts[flag])
-            key = ServiceKey(af=af, protocol=PROTO_BY_NAME[PROTO_FLAG[flag]], addr=addr, port=port)
-        if verb == "-A":
-            flags = 0
-            timeout = 0
-            netmask = default_netmask(af)
-            if "-p" in opts:
-                flags |= SVC_F_PERSISTENT
-                timeout = int(opts["-p"])
-            if "-M" in opts:
-                netmask = _netmask(opts["-M"], af)
-            if "-o" in opts or "--ops" in opts:
-                flags |= SVC_F_ONEPACKET
-            for f in (opts.get("-b") or "").split(","):
-                if f:
-                    flags |= SCHED_FLAG_BITS.get(f) or {"flag-1": SVC_F_SCHED1, "flag-2": SVC_F_SCHED2,
-                                                        "flag-3": SVC_F_SCHED3}[f]
-            table[key] = Service(key=key, scheduler=opts.get("-s", "wlc"), flags=flags, timeout=timeout,
-                                 netmask=netmask, pe_name=opts.get("--pe") or "")
-        elif verb == "-a":
-            addr, port, daf = split_hostport(opts["-r"])
-            fwd = next((FWD_FLAG[f] for f in FWD_FLAG if f in opts), FWD_DROUTE)
-            d = Dest(addr=addr, port=port, fwd=fwd, weight=int(opts.get("-w", 1)),
-                     u_thresh=int(opts.get("-x", 0)), l_thresh=int(opts.get("-y", 0)), af=daf)
-            if "--tun-type" in opts:
-                d.tun_type = TUN_BY_NAME[opts["--tun-type"]]
-            if "--tun-port" in opts:
-                d.tun_port = int(opts["--tun-port"])
-            d.tun_flags = next((CSUM_FLAG[f] for f in CSUM_FLAG if f in opts), 0)
-            if key not in table:
-                raise IpvsadmError(f"ipvsadm-save line {lineno}: real server before its service: {line!r}")
-            table[key].dests[d.key()] = d
+        try:
+            _parse_save_line(table, lineno, line)
+        except IpvsadmError:
+            raise
+        except (ValueError, KeyError, IndexError, OSError) as exc:
+            raise IpvsadmError(f"ipvsadm-save line {lineno}: {line!r}: {type(exc).__name__}: {exc}") from None
     return table
+
+
+def _parse_save_line(table: Table, lineno: int, line: str) -> None:
+    tok = line.split()
+    if not tok:
+        return
+    verb, rest = tok[0], tok[1:]
+    opts: dict[str, str | None] = {}
+    i = 0
+    while i < len(rest):
+        t = rest[i]
+        if t in ("-o", "--ops", "-6", "--ipv6", *FWD_FLAG, *CSUM_FLAG):
+            opts[t] = None
+            i += 1
+        else:
+            if i + 1 >= len(rest):
+                raise IpvsadmError(f"ipvsadm-save line {lineno}: {t} without a value: {line!r}")
+            opts[t] = rest[i + 1]
+            i += 2
+    v6 = "-6" in opts or "--ipv6" in opts
+    if "-f" in opts or "--fwmark-service" in opts:
+        af = socket.AF_INET6 if v6 else socket.AF_INET
+        key = ServiceKey(af=af, fwmark=int(opts.get("-f") or opts["--fwmark-service"]))
+    else:
+        flag = next((f for f in PROTO_FLAG if f in opts), None)
+        if flag is None:
+            raise IpvsadmError(f"ipvsadm-save line {lineno}: no service in {line!r}")
+        addr, port, af = split_hostport(opts[flag])
+        key = ServiceKey(af=af, protocol=PROTO_BY_NAME[PROTO_FLAG[flag]], addr=addr, port=port)
+    if verb == "-A":
+        flags = 0
+        timeout = 0
+        netmask = default_netmask(af)
+        if "-p" in opts:
+            flags |= SVC_F_PERSISTENT
+            timeout = int(opts["-p"])
+        if "-M" in opts:
+            netmask = _netmask(opts["-M"], af)
+        if "-o" in opts or "--ops" in opts:
+            flags |= SVC_F_ONEPACKET
+        for f in (opts.get("-b") or "").split(","):
+            if f:
+                flags |= SCHED_FLAG_BITS.get(f) or {"flag-1": SVC_F_SCHED1, "flag-2": SVC_F_SCHED2,
+                                                    "flag-3": SVC_F_SCHED3}[f]
+        table[key] = Service(key=key, scheduler=opts.get("-s", "wlc"), flags=flags, timeout=timeout,
+                             netmask=netmask, pe_name=opts.get("--pe") or "")
+    elif verb == "-a":
+        addr, port, daf = split_hostport(opts["-r"])
+        fwd = next((FWD_FLAG[f] for f in FWD_FLAG if f in opts), FWD_DROUTE)
+        d = Dest(addr=addr, port=port, fwd=fwd, weight=int(opts.get("-w", 1)),
+                 u_thresh=int(opts.get("-x", 0)), l_thresh=int(opts.get("-y", 0)), af=daf)
+        if "--tun-type" in opts:
+            d.tun_type = TUN_BY_NAME[opts["--tun-type"]]
+        if "--tun-port" in opts:
+            d.tun_port = int(opts["--tun-port"])
+        d.tun_flags = next((CSUM_FLAG[f] for f in CSUM_FLAG if f in opts), 0)
+        if key not in table:
+            raise IpvsadmError(f"ipvsadm-save line {lineno}: real server before its service: {line!r}")
+        table[key].dests[d.key()] = d
 
 
 class IpvsadmBackend:

@@ -2,6 +2,8 @@
 """Just enough rtnetlink for VIP addresses: list, add and delete addresses; create a dummy link.
 
 Standard library only. Definitions: include/uapi/linux/rtnetlink.h, if_addr.h, if_link.h, rtnetlink(7).
+Replies are framed and checked by the IPVS codec's functions (ipvs_netlink.messages and friends): a
+malformed reply is a CodecError, a silent kernel a NetlinkError after the receive timeout.
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ import os
 import socket
 import struct
 
-from .ipvs_netlink import HDR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, attr, get_str, nested
-from .ipvs_netlink import parse_attrs
+import time
+
+from .ipvs_netlink import (
+    DUMP_RETRIES, HDR, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, CodecError,
+    NetlinkError, attr, error_code, get_str, messages, nested, parse_attrs, recv, set_timeout,
+)
 
 NETLINK_ROUTE = 0
 RTM_NEWLINK, RTM_GETLINK = 16, 18
@@ -28,52 +34,70 @@ IFADDRMSG = struct.Struct("=BBBBI")
 IFINFOMSG = struct.Struct("=BBHiII")
 
 
-class RtnlError(Exception):
-    pass
+class RtnlError(NetlinkError):
+    """The kernel refused a request (the errno is in args[1] and .code)."""
+
+    def __init__(self, message: str, code: int = 0):
+        super().__init__(message, code)
+        self.args = (message, code)
 
 
 class Rtnl:
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+    def __init__(self, sock: socket.socket | None = None):
+        self.sock = sock or socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
         self.sock.bind((0, 0))
+        set_timeout(self.sock)
         self.seq = int.from_bytes(os.urandom(2), "little") << 8
 
     def close(self) -> None:
         self.sock.close()
 
     def _request(self, mtype: int, flags: int, body: bytes) -> list[bytes]:
-        self.seq += 1
-        seq = self.seq
-        self.sock.send(HDR.pack(HDR.size + len(body), mtype, flags | NLM_F_REQUEST, seq, 0) + body)
-        out = []
+        for attempt in range(DUMP_RETRIES + 1):
+            self.seq += 1
+            seq = self.seq
+            self.sock.send(HDR.pack(HDR.size + len(body), mtype, flags | NLM_F_REQUEST, seq, 0) + body)
+            out, interrupted = self._replies(seq)
+            if not interrupted:
+                return out
+            if attempt == DUMP_RETRIES:
+                raise RtnlError(f"dump interrupted {DUMP_RETRIES + 1} times in a row; giving up", errno.EINTR)
+            time.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _replies(self, seq: int) -> tuple[list[bytes], bool]:
+        out, interrupted = [], False
         while True:
-            data = self.sock.recv(1 << 20)
-            off = 0
-            while off + HDR.size <= len(data):
-                n, rtype, _f, rseq, _pid = HDR.unpack_from(data, off)
-                payload = data[off + HDR.size: off + n]
-                off += (n + 3) & ~3
+            for rtype, rflags, rseq, payload in messages(recv(self.sock)):
                 if rseq != seq:
                     continue
+                interrupted = interrupted or bool(rflags & NLM_F_DUMP_INTR)
                 if rtype == NLMSG_DONE:
-                    return out
+                    return out, interrupted
                 if rtype == NLMSG_ERROR:
-                    code = -struct.unpack("=i", payload[:4])[0]
+                    code = error_code(payload)
+                    if code == errno.EBUSY:
+                        return [], True
                     if code:
                         raise RtnlError(os.strerror(code), code)
-                    return out
+                    return out, interrupted
                 out.append(payload)
 
     def addresses(self, ifindex: int) -> list[tuple[str, int]]:
         """(address, prefixlen) on an interface, both families."""
         out = []
         for payload in self._request(RTM_GETADDR, NLM_F_DUMP, IFADDRMSG.pack(0, 0, 0, 0, 0)):
+            if len(payload) < IFADDRMSG.size:
+                raise CodecError(f"address dump: a message of {len(payload)} bytes")
             fam, plen, _flags, _scope, index = IFADDRMSG.unpack_from(payload)
             if index != ifindex:
                 continue
             a = parse_attrs(payload, IFADDRMSG.size)
             raw = a.get(IFA_LOCAL) or a.get(IFA_ADDRESS)
             if raw:
+                size = {socket.AF_INET: 4, socket.AF_INET6: 16}.get(fam)
+                if size is None or len(raw) != size:
+                    raise CodecError(f"address dump: a {len(raw)}-byte address of family {fam}")
                 out.append((socket.inet_ntop(fam, raw), plen))
         return out
 
@@ -98,6 +122,8 @@ class Rtnl:
     def link_names(self) -> dict[str, int]:
         out = {}
         for payload in self._request(RTM_GETLINK, NLM_F_DUMP, IFINFOMSG.pack(0, 0, 0, 0, 0, 0)):
+            if len(payload) < IFINFOMSG.size:
+                raise CodecError(f"link dump: a message of {len(payload)} bytes")
             index = IFINFOMSG.unpack_from(payload)[3]
             a = parse_attrs(payload, IFINFOMSG.size)
             if IFLA_IFNAME in a:
