@@ -77,6 +77,10 @@ HEALTH_DEFAULTS = {"type": "tcp", "interval": 3, "timeout": 2, "retries": 2, "de
 # ---------------------------------------------------------------- grammars of rendered strings
 # A name that also becomes a keepalived block name or a file name: no path separators, no leading dot.
 _NAME_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+# A VRRP instance name is also a file name on the director (vrrp-notify records its state as
+# /run/lvsfleet/vrrp/NAME, its transitions as NAME.log): no dots, so no name is another's record, '.' or '..'.
+# vrrp-notify and vrrp-state accept exactly this.
+_VRRP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 # One argv word of a script keepalived runs without a shell (vrrp_script, custom MISC_CHECK).
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_./:=@%+,-]+")
 # A Linux interface name (dev_valid_name: 1-15 bytes, no '/', ':' or whitespace), restricted to the usual set.
@@ -172,6 +176,11 @@ def _word(where: str, value, pattern: re.Pattern, what: str) -> str:
 def _name(where: str, value, why: str = "") -> str:
     return _word(where, value, _NAME_WORD, "a name of letters, digits, '_', '.' and '-' (at most 64, not starting "
                  "with '.' or '-')" + why)
+
+
+def _vrrp_name(where: str, value) -> str:
+    return _word(where, value, _VRRP_NAME, "a VRRP instance name of letters, digits, '_' and '-' (at most 64, not "
+                 "starting with '-'; no '.': the director records the instance's state in a file of that name)")
 
 
 def _ifname(where: str, value) -> str:
@@ -512,7 +521,7 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
         else out["health_check"]["interval"]
     out["vip_holder"] = _choice(f"{label}.vip_holder", out["vip_holder"], VIP_HOLDERS)
     if out["vrrp_instance"] is not None:
-        out["vrrp_instance"] = _name(f"{label}.vrrp_instance", out["vrrp_instance"])
+        out["vrrp_instance"] = _vrrp_name(f"{label}.vrrp_instance", out["vrrp_instance"])
         if out["vip_holder"] != "vrrp":
             raise ModelError(f"{label}.vrrp_instance: a VIP held by {out['vip_holder']} is in no VRRP instance")
         if out["fwmark"] is not None:
@@ -659,7 +668,7 @@ def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instanc
         for req in ("name", "interface", "virtual_router_id", "priorities", "virtual_ipaddresses"):
             if vi.get(req) in (None, "", [], {}):
                 raise ModelError(f"{label}.{req}: required")
-        n = {"name": _name(f"{label}.name", vi["name"])}
+        n = {"name": _vrrp_name(f"{label}.name", vi["name"])}
         n["interface"] = _ifname(f"{label}.interface", vi["interface"])
         n["virtual_router_id"] = _int(label, vi["virtual_router_id"], 1, 255, "virtual_router_id")
         n["advert_int"] = _int(label, vi.get("advert_int", 1), 1, 255, "advert_int")

@@ -1,0 +1,1 @@
+../../../plugins/module_utils/lvsfleet/keepalived_conf.py
