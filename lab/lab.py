@@ -22,9 +22,11 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -34,7 +36,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 INVENTORY = REPO / "inventory" / "lab" / "hosts.yml"
-STATE = Path("/var/tmp/lvsfleet/lab")  # also named in inventory/lab/group_vars/all/connection.yml
+# Keys, known_hosts, disks: root's, in a directory nobody else can create first (not under world-writable
+# /var/tmp). Also named in inventory/lab/group_vars/*/connection.yml and molecule/resources/labtest.py.
+STATE = Path("/var/lib/lvsfleet-lab")
+HOST_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")  # lab host names become paths and QEMU/tap names
 BRIDGE = "lvsfleet0"
 TAP_PREFIX = "lvsf-"
 QEMU_NAME_PREFIX = "lvsfleet-lab-"
@@ -45,6 +50,23 @@ DEFAULT_MEM_MB = 384
 
 class LabError(Exception):
     pass
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a directory only this user can use: made 0700 if missing, refused if it is a symlink, belongs
+    to someone else or is open to others (a directory another user made first is never trusted)."""
+    parent = os.lstat(path.parent)
+    if parent.st_uid not in (0, os.geteuid()) or parent.st_mode & 0o022:
+        raise LabError(f"{path.parent}: must belong to root (or you) and not be writable by others")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        raise LabError(f"{path}: refusing a lab directory that is a symlink, not yours, or open to others "
+                       f"(mode {stat.filemode(st.st_mode)}, owner uid {st.st_uid}); remove it")
+    return path
 
 
 def log(msg: str) -> None:
@@ -61,6 +83,9 @@ def hosts() -> list[dict]:
     out = []
     for group, body in inv["all"]["children"].items():
         for name, hv in (body.get("hosts") or {}).items():
+            if not HOST_NAME.fullmatch(str(name)):
+                raise LabError(f"{INVENTORY}: lab host name {name!r} must be 1-31 lowercase letters, digits or '-' "
+                               f"(it names files, a tap device and a QEMU process)")
             out.append({"name": name, "group": group, **hv})
     for i, h in enumerate(out):
         h["index"] = i + 1
@@ -124,20 +149,26 @@ def make_tap(tap: str) -> None:
 
 # ---------------------------------------------------------------- up / down
 def ensure_key() -> str:
-    key = STATE / "id_ed25519"
+    key = private_dir(STATE) / "id_ed25519"
     if not key.exists():
-        STATE.mkdir(parents=True, exist_ok=True)
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lvsfleet-lab", "-f", str(key)])
     return (STATE / "id_ed25519.pub").read_text().strip()
 
 
 def ensure_onetime_key() -> str:
     """The initial credential of hosts with `lab_credential: onetime`: a key made for this lab boot only."""
-    key = STATE / "onetime_ed25519"
+    key = private_dir(STATE) / "onetime_ed25519"
     for f in (key, STATE / "onetime_ed25519.pub"):
         f.unlink(missing_ok=True)
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lvsfleet-lab-onetime", "-f", str(key)])
-    return (STATE / "onetime_ed25519.pub").read_text().strip()
+    return onetime_line()
+
+
+def onetime_line() -> str:
+    # As an installer or rescue image writes it: options in front, its own comment. bootstrap.yml must revoke
+    # it by its key, not by an exact copy of the .pub line.
+    blob = (STATE / "onetime_ed25519.pub").read_text().split()[:2]
+    return f"no-agent-forwarding,no-X11-forwarding {blob[0]} {blob[1]} installer@rescue"
 
 
 def qemu_cmd(h: dict, image: Path, pubkey: str) -> list[str]:
@@ -304,7 +335,7 @@ def power_on(name: str) -> None:
     if pid_of(name):
         raise LabError(f"{name} is already running")
     image = Path(run([str(REPO / "lab" / "build-image.sh")], stdout=subprocess.PIPE).stdout.strip().splitlines()[-1])
-    pubkey = (STATE / ("onetime_ed25519.pub" if h.get("lab_credential") else "id_ed25519.pub")).read_text().strip()
+    pubkey = onetime_line() if h.get("lab_credential") else (STATE / "id_ed25519.pub").read_text().strip()
     console = vm_dir(name) / "console.log"
     console.unlink(missing_ok=True)  # a fresh console log: READY means this boot
     t0 = time.monotonic()

@@ -1,5 +1,5 @@
 """What the lab's testinfra checks share: hosts, one-shot probes, the client's load generator, watchers
-that stream a director's state, and measurements kept under /var/tmp/lvsfleet/results."""
+that stream a director's state, and measurements kept under /var/lib/lvsfleet-lab/results."""
 import json
 import subprocess
 import sys
@@ -11,8 +11,11 @@ import testinfra
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = [sys.executable, str(REPO / "lab" / "lab.py")]
+sys.path.insert(0, str(REPO / "lab"))
+from lab import STATE, private_dir  # noqa: E402  (the lab's own, checked state directory)
+
 LOADGEN = (REPO / "lab" / "loadgen.py").read_text()
-RESULTS = Path("/var/tmp/lvsfleet/results")
+RESULTS = STATE / "results"
 
 
 def lab_host(name: str):
@@ -122,8 +125,8 @@ class Watch:
 
 
 def record(name: str, file: str = "rolling.json", **figures) -> None:
-    """Keep a test's measurements (printed, and saved under /var/tmp/lvsfleet/results)."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    """Keep a test's measurements (printed, and saved under /var/lib/lvsfleet-lab/results)."""
+    private_dir(private_dir(STATE) / "results")
     path = RESULTS / file
     data = json.loads(path.read_text()) if path.exists() else {}
     data[name] = figures

@@ -5,7 +5,7 @@
 - the same on the BACKUP: nothing lost, the MASTER keeps the VIP throughout;
 - keepalived SIGSTOPped on the MASTER for 20 s: the watchdog kills it after 1 s, systemd releases its VIPs
   and restarts it; measured like the kill.
-Figures go to /var/tmp/lvsfleet/results/selfheal.json and are printed as MEASURED lines.
+Figures go to /var/lib/lvsfleet-lab/results/selfheal.json and are printed as MEASURED lines.
 """
 import json
 import time

@@ -1,6 +1,6 @@
 """Faults operators meet, drilled under load (make drills, molecule `rolling`): the BACKUP director rebooted in
 the middle of a rolling reload, a real server powered off and back, the link between the directors cut.
-Figures in /var/tmp/lvsfleet/results/rolling.json (MEASURED lines)."""
+Figures in /var/lib/lvsfleet-lab/results/rolling.json (MEASURED lines)."""
 import subprocess
 import time
 

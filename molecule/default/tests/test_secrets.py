@@ -1,0 +1,56 @@
+"""No playbook prints a secret: each runs at -vvv against the converged lab and its whole output is searched for
+every vaulted value of the inventory (molecule/resources/vaulted.py). The runs cover success, a failed and
+rolled-back reload, check mode with diff, and the drain and maintenance paths; bootstrap.yml is searched the
+same way in the bootstrap scenario. Each run ends where it started (the lab's inventory state).
+"""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, record
+
+sys.path.insert(0, str(REPO / "molecule" / "resources"))
+
+from vaulted import lab_secrets, leaks  # noqa: E402
+
+ENV = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+INVENTORY = REPO / "inventory" / "lab"
+
+RUNS = [
+    # (id, playbook, extra args, expected to succeed)
+    ("verify", "verify.yml", [], True),
+    ("site", "site.yml", [], True),
+    ("reload-check-diff", "reload.yml", ["--check", "--diff"], True),
+    ("drain-failed-rolled-back", "drain.yml",
+     ["-e", "drain_real_server=203.0.113.21", "-e", "drain_state=drained",
+      "-e", '{"lvs_reload_fail_verify_on": ["lb2"]}'], False),
+    ("drain", "drain.yml", ["-e", "drain_real_server=203.0.113.21", "-e", "drain_state=drained"], True),
+    ("undrain", "drain.yml", ["-e", "drain_real_server=203.0.113.21", "-e", "drain_state=enabled"], True),
+    ("maintenance-start", "maintenance.yml", ["-e", "director=lb1", "-e", "maintenance=start"], True),
+    ("maintenance-end", "maintenance.yml", ["-e", "director=lb1", "-e", "maintenance=end"], True),
+    ("reload", "reload.yml", [], True),
+]
+
+
+@pytest.fixture(scope="module")
+def secrets():
+    found = lab_secrets()
+    assert len(found) >= 2, found  # the VRRP password and the MySQL check password at least
+    return found
+
+
+@pytest.mark.parametrize("name,book,args,succeeds", RUNS, ids=[r[0] for r in RUNS])
+def test_playbook_at_vvv_prints_no_secret(name, book, args, succeeds, secrets):
+    argv = [str(os.path.join(os.path.dirname(sys.executable), "ansible-playbook")), "-vvv", "-i", str(INVENTORY),
+            str(REPO / "playbooks" / book), *args]
+    t0 = time.monotonic()
+    p = subprocess.run(argv, capture_output=True, text=True, env=ENV)
+    took = round(time.monotonic() - t0, 1)
+    out = p.stdout + p.stderr
+    record(f"vvv_{name}", file="secrets.json", playbook_s=took, lines=len(out.splitlines()), rc=p.returncode)
+    assert (p.returncode == 0) == succeeds, f"{book} {args}: rc {p.returncode} after {took} s\n{out[-4000:]}"
+    assert "ESTABLISH SSH CONNECTION" in out, "not a -vvv run"
+    assert leaks(out, secrets) == [], f"{book} {args} at -vvv printed a secret"
