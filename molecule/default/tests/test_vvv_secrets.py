@@ -17,7 +17,7 @@ sys.path.insert(0, str(REPO / "molecule" / "resources"))
 from vaulted import lab_secrets, leaks  # noqa: E402
 
 ENV = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-INVENTORY = REPO / "inventory" / "lab"
+INVENTORY = REPO / "inventory" / "lab" / "hosts.yml"
 
 RUNS = [
     # (id, playbook, extra args, expected to succeed)
@@ -29,8 +29,10 @@ RUNS = [
       "-e", '{"lvs_reload_fail_verify_on": ["lb2"]}'], False),
     ("drain", "drain.yml", ["-e", "drain_real_server=203.0.113.21", "-e", "drain_state=drained"], True),
     ("undrain", "drain.yml", ["-e", "drain_real_server=203.0.113.21", "-e", "drain_state=enabled"], True),
-    ("maintenance-start", "maintenance.yml", ["-e", "director=lb1", "-e", "maintenance=start"], True),
-    ("maintenance-end", "maintenance.yml", ["-e", "director=lb1", "-e", "maintenance=end"], True),
+    # lb2 (BACKUP): the whole maintenance path, priority change rolled through both directors, VRRP unmoved.
+    # (lb1 cannot go into maintenance while it is MASTER of VI_NOPREEMPT: see the README's known limits.)
+    ("maintenance-start", "maintenance.yml", ["-e", "director=lb2", "-e", "maintenance=start"], True),
+    ("maintenance-end", "maintenance.yml", ["-e", "director=lb2", "-e", "maintenance=end"], True),
     ("reload", "reload.yml", [], True),
 ]
 
@@ -52,5 +54,5 @@ def test_playbook_at_vvv_prints_no_secret(name, book, args, succeeds, secrets):
     out = p.stdout + p.stderr
     record(f"vvv_{name}", file="secrets.json", playbook_s=took, lines=len(out.splitlines()), rc=p.returncode)
     assert (p.returncode == 0) == succeeds, f"{book} {args}: rc {p.returncode} after {took} s\n{out[-4000:]}"
-    assert "ESTABLISH SSH CONNECTION" in out, "not a -vvv run"
+    assert "ESTABLISH" in out and "EXEC" in out, "not a -vvv run (no connection trace)"
     assert leaks(out, secrets) == [], f"{book} {args} at -vvv printed a secret"
