@@ -203,25 +203,31 @@ TARGETS = {
 
 def _bounded(fn, label):
     """Run fn under a wall-clock limit and a memory bound; only the codec's own errors may escape."""
-    def alarm(_sig, _frame):
-        raise Hang()
-
-    old = signal.signal(signal.SIGALRM, alarm)
     tracemalloc.reset_peak()
-    signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
     try:
-        fn()
+        _bounded_call(fn)
     except nl.NetlinkError:
         pass
     except Hang:
         pytest.fail(f"{label}: still running after {CASE_SECONDS} s (a decoder loop that does not advance?)")
     except Exception as exc:  # noqa: BLE001 - this is what the test is for
         pytest.fail(f"{label}: {type(exc).__name__}: {exc} (only NetlinkError may escape a decoder)")
+    peak = tracemalloc.get_traced_memory()[1]
+    assert peak < CASE_BYTES, f"{label}: allocated {peak} bytes (bound {CASE_BYTES})"
+
+
+def _bounded_call(fn):
+    """fn() under a wall-clock timer that raises Hang."""
+    def alarm(_sig, _frame):
+        raise Hang()
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
+    try:
+        return fn()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-    peak = tracemalloc.get_traced_memory()[1]
-    assert peak < CASE_BYTES, f"{label}: allocated {peak} bytes (bound {CASE_BYTES})"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -243,29 +249,20 @@ def test_mutated_replies_never_hang_or_escape(target, monkeypatch):
                  f"{target} case {case} (LVSFLEET_FUZZ_SEED={SEED}) replies={[m.hex() for m in mutated]}")
 
 
-def _dest_payloads():
-    """Every CMD_ATTR_DEST payload in the recorded destination dumps."""
-    out = []
+def _recorded_attrs():
+    """The top-level attributes of every message in the recorded table dump."""
     for data in _hex("table"):
         for mtype, _f, _s, payload in nl.messages(data):
-            if mtype < 0x10 or len(payload) < nl.GENL.size + 4:
-                continue
-            a = nl.parse_attrs(payload, nl.GENL.size)
-            if nl.CMD_ATTR_DEST in a:
-                out.append(a[nl.CMD_ATTR_DEST])
-    return out
+            if mtype >= 0x10 and len(payload) >= nl.GENL.size + 4:
+                yield nl.parse_attrs(payload, nl.GENL.size)
+
+
+def _dest_payloads():
+    return [a[nl.CMD_ATTR_DEST] for a in _recorded_attrs() if nl.CMD_ATTR_DEST in a]
 
 
 def _service_payloads():
-    out = []
-    for data in _hex("table"):
-        for mtype, _f, _s, payload in nl.messages(data):
-            if mtype < 0x10 or len(payload) < nl.GENL.size + 4:
-                continue
-            a = nl.parse_attrs(payload, nl.GENL.size)
-            if nl.CMD_ATTR_SERVICE in a and nl.CMD_ATTR_DEST not in a:
-                out.append(a[nl.CMD_ATTR_SERVICE])
-    return out
+    return [a[nl.CMD_ATTR_SERVICE] for a in _recorded_attrs() if nl.CMD_ATTR_SERVICE in a and nl.CMD_ATTR_DEST not in a]
 
 
 def test_attribute_decoders_on_mutated_and_random_payloads():
@@ -318,19 +315,6 @@ def test_rtnl_message_of_length_zero_is_an_error_not_a_hang():
     zero = struct.pack("=IHHII", 0, rtnl.RTM_NEWADDR, nl.NLM_F_MULTI, RT_SEQ, 0) + bytes(16)
     with pytest.raises(nl.CodecError, match="length 0"):
         _bounded_call(lambda: _rt([zero]).addresses(2))
-
-
-def _bounded_call(fn):
-    def alarm(_sig, _frame):
-        raise Hang()
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
-    try:
-        return fn()
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _dest_without(attr_type):
