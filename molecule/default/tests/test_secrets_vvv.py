@@ -1,8 +1,11 @@
 """No playbook prints a secret: each runs at -vvv against the converged lab and its whole output is searched for
 every vaulted value of the inventory (molecule/resources/vaulted.py). The runs cover success, a failed and
 rolled-back reload, check mode with diff, and the drain and maintenance paths; bootstrap.yml is searched the
-same way in the bootstrap scenario. Each run ends where it started (the lab's inventory state).
+same way in the bootstrap scenario. Each run ends where it started (the lab's inventory state). It runs before
+the self-healing drills: their failovers leave ESTABLISHED entries in the former MASTER's connection table until
+the TCP timeout, which a drain rightly waits for.
 """
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import REPO, record
+from conftest import REPO, lab_host, record
 
 sys.path.insert(0, str(REPO / "molecule" / "resources"))
 
@@ -29,12 +32,19 @@ RUNS = [
       "-e", '{"lvs_reload_fail_verify_on": ["lb2"]}'], False),
     ("drain", "drain.yml", ["-e", "drain_real_server=203.0.113.21", "-e", "drain_state=drained"], True),
     ("undrain", "drain.yml", ["-e", "drain_real_server=203.0.113.21", "-e", "drain_state=enabled"], True),
-    # lb2 (BACKUP): the whole maintenance path, priority change rolled through both directors, VRRP unmoved.
-    # (lb1 cannot go into maintenance while it is MASTER of VI_NOPREEMPT: see the README's known limits.)
-    ("maintenance-start", "maintenance.yml", ["-e", "director=lb2", "-e", "maintenance=start"], True),
-    ("maintenance-end", "maintenance.yml", ["-e", "director=lb2", "-e", "maintenance=end"], True),
+    # A director that is MASTER of no nopreempt instance (one that is cannot go into maintenance: see the
+    # README's known limits); DIRECTOR is replaced by its name.
+    ("maintenance-start", "maintenance.yml", ["-e", "director=DIRECTOR", "-e", "maintenance=start"], True),
+    ("maintenance-end", "maintenance.yml", ["-e", "director=DIRECTOR", "-e", "maintenance=end"], True),
     ("reload", "reload.yml", [], True),
 ]
+
+
+@pytest.fixture(scope="module")
+def director():
+    """lb2 unless it holds the nopreempt instance, then lb1."""
+    state = json.loads(lab_host("lb2").check_output("/usr/local/libexec/lvsfleet/vrrp-state"))
+    return "lb1" if state.get("VI_NOPREEMPT", {}).get("state") == "MASTER" else "lb2"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +55,8 @@ def secrets():
 
 
 @pytest.mark.parametrize("name,book,args,succeeds", RUNS, ids=[r[0] for r in RUNS])
-def test_playbook_at_vvv_prints_no_secret(name, book, args, succeeds, secrets):
+def test_playbook_at_vvv_prints_no_secret(name, book, args, succeeds, secrets, director):
+    args = [a.replace("DIRECTOR", director) for a in args]
     argv = [str(os.path.join(os.path.dirname(sys.executable), "ansible-playbook")), "-vvv", "-i", str(INVENTORY),
             str(REPO / "playbooks" / book), *args]
     t0 = time.monotonic()
