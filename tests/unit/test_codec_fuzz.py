@@ -396,3 +396,14 @@ def test_enoent_names_what_is_missing():
     assert "real server" in nl.describe(errno.ENOENT, "-d -t 198.51.100.10:80 -r 203.0.113.21:80")
     assert "real server" in nl.describe(errno.ENOENT, "-e -t 198.51.100.10:80 -r 203.0.113.21:80 -m -w 0")
     assert "scheduler" in nl.describe(errno.ENOENT, "-A -t 198.51.100.10:80 -s mh")
+
+
+def test_adding_an_address_that_exists_is_not_an_error():
+    import ipaddress
+
+    exists = _rt_msg(nl.NLMSG_ERROR, struct.pack("=i", -errno.EEXIST) + bytes(16), flags=0)
+    _rt([exists]).change_address(True, 2, ipaddress.ip_interface("198.51.100.10/32"), rtnl.RT_SCOPE_UNIVERSE)
+    gone = _rt_msg(nl.NLMSG_ERROR, struct.pack("=i", -errno.EADDRNOTAVAIL) + bytes(16), flags=0)
+    with pytest.raises(rtnl.RtnlError) as err:
+        _rt([gone]).change_address(False, 2, ipaddress.ip_interface("198.51.100.10/32"), rtnl.RT_SCOPE_UNIVERSE)
+    assert err.value.code == errno.EADDRNOTAVAIL

@@ -35,11 +35,7 @@ IFINFOMSG = struct.Struct("=BBHiII")
 
 
 class RtnlError(NetlinkError):
-    """The kernel refused a request (the errno is in args[1] and .code)."""
-
-    def __init__(self, message: str, code: int = 0):
-        super().__init__(message, code)
-        self.args = (message, code)
+    """The kernel refused a request (the errno is in .code)."""
 
 
 class Rtnl:
@@ -111,7 +107,7 @@ class Rtnl:
         try:
             self._request(RTM_NEWADDR if add else RTM_DELADDR, flags | NLM_F_ACK, body)
         except RtnlError as exc:
-            if not (add and exc.args[1] == errno.EEXIST):
+            if not (add and exc.code == errno.EEXIST):
                 raise
 
     def create_dummy(self, name: str) -> None:
