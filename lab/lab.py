@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import secrets
 import signal
 import socket
 import stat
@@ -171,7 +172,27 @@ def onetime_line() -> str:
     return f"no-agent-forwarding,no-X11-forwarding {blob[0]} {blob[1]} installer@rescue"
 
 
-def qemu_cmd(h: dict, image: Path, pubkey: str) -> list[str]:
+def ensure_root_password() -> str:
+    """The initial credential of hosts with `lab_credential: password`: a root password made for this lab boot.
+
+    The controller gets it only through Ansible Vault (root_password.vault, encrypted with the lab's vault
+    id, read by bootstrap.yml with the unvault lookup); the guest gets only its SHA-512 crypt hash. The
+    plain text exists in this process and in pipes, never in a file or an argv.
+    """
+    vault = private_dir(STATE) / "root_password.vault"
+    vault.unlink(missing_ok=True)
+    password = secrets.token_urlsafe(18)
+    run([str(Path(sys.executable).parent / "ansible-vault"), "encrypt", "--vault-id",
+         f"lab@{REPO / 'inventory' / 'lab' / 'vault-password.lab'}", "--encrypt-vault-id", "lab",
+         "--output", str(vault), "-"], input=password, stdout=subprocess.DEVNULL)
+    vault.chmod(0o600)
+    crypt = run(["openssl", "passwd", "-6", "-stdin"], input=password, stdout=subprocess.PIPE).stdout.strip()
+    if not crypt.startswith("$6$"):
+        raise LabError("openssl passwd -6 did not print a SHA-512 crypt hash")
+    return crypt
+
+
+def qemu_cmd(h: dict, image: Path, credential: str) -> list[str]:
     d = vm_dir(h["name"])
     i = h["index"]
     append = [
@@ -179,8 +200,11 @@ def qemu_cmd(h: dict, image: Path, pubkey: str) -> list[str]:
         "systemd.show_status=false", "random.trust_cpu=on",
         f"lvs.host={h['name']}",
         f"lvs.addr={','.join(h.get('lab_addresses', []))}",
-        f"lvs.key={base64.b64encode(pubkey.encode()).decode()}",
     ]
+    if h.get("lab_credential") == "password":
+        append.append(f"lvs.pwhash={base64.b64encode(credential.encode()).decode()}")
+    else:
+        append.append(f"lvs.key={base64.b64encode(credential.encode()).decode()}")
     if h.get("lab_gateway"):
         append.append(f"lvs.gw={h['lab_gateway']}")
     mem = GUEST_MEM_MB.get(h["group"], DEFAULT_MEM_MB)
@@ -217,7 +241,7 @@ def up() -> None:
     t0 = time.monotonic()
     image = Path(run([str(REPO / "lab" / "build-image.sh")], stdout=subprocess.PIPE).stdout.strip().splitlines()[-1])
     t_image = time.monotonic() - t0
-    keys = {"lab": ensure_key(), "onetime": ensure_onetime_key()}
+    keys = {"lab": ensure_key(), "onetime": ensure_onetime_key(), "password": ensure_root_password()}
     try:
         boot(image, keys)
     except BaseException as exc:

@@ -4,7 +4,8 @@
                                      output holds a lab secret (named, never printed), else COMMAND's exit code
 
 Secrets are every `!vault` value of inventory/lab, decrypted with the lab's vault password: what an
-inventory would hold in production (VRRP auth_pass, MySQL check password).
+inventory would hold in production (VRRP auth_pass, MySQL check password); and the vaulted files of this lab
+boot (the password-only guest's root password, /var/lib/lvsfleet-lab/*.vault).
 """
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 
 REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "inventory" / "lab"
+LAB_STATE = Path("/var/lib/lvsfleet-lab")
 PASSWORD = INVENTORY / "vault-password.lab"
 
 
@@ -47,6 +49,8 @@ def lab_secrets() -> dict[str, str]:
     for f in sorted(INVENTORY.rglob("*.yml")):
         for name, cipher in _vaulted(yaml.load(f.read_text(), Loader=_Loader)):  # noqa: S506 (SafeLoader subclass)
             out[f"{f.relative_to(REPO)}:{name}"] = vault.decrypt(cipher.encode()).decode()
+    for f in sorted(LAB_STATE.glob("*.vault")):
+        out[str(f)] = vault.decrypt(f.read_bytes()).decode().strip()
     if not out:
         raise RuntimeError(f"no vaulted values found under {INVENTORY}")
     return out
