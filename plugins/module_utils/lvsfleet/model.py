@@ -600,7 +600,8 @@ def _one_way_per_vip(services: list[dict], var: str) -> None:
 # ---------------------------------------------------------------- VRRP
 VRRP_KEYS = {"name", "interface", "virtual_router_id", "advert_int", "priorities", "virtual_ipaddresses",
              "nopreempt", "preempt_delay", "auth_pass", "unicast_peers", "track_interfaces", "track_scripts",
-             "sync_group", "lvs_sync_daemon", "garp_master_delay", "garp_master_repeat", "garp_master_refresh"}
+             "sync_group", "lvs_sync_daemon", "garp_master_delay", "garp_master_repeat", "garp_master_refresh",
+             "advertised_addresses"}
 VRRP_SCRIPT_KEYS = {"name", "script", "interval", "timeout", "fall", "rise", "weight"}
 
 
@@ -695,6 +696,10 @@ def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instanc
         n["master"] = masters[0]
         n["virtual_ipaddresses"] = _vrrp_addresses(label, vi["virtual_ipaddresses"])
         n["family"] = ipaddress.ip_interface(n["virtual_ipaddresses"][0]).version
+        # How many of the addresses (from the first) VRRP adverts carry; the rest are held the same way but
+        # excluded from adverts. Peers must agree: a BACKUP drops adverts whose address list differs from its own.
+        n["advertised_addresses"] = _int(label, vi.get("advertised_addresses", 1), 1,
+                                         len(n["virtual_ipaddresses"]), "advertised_addresses")
         n["nopreempt"] = _bool(f"{label}.nopreempt", vi.get("nopreempt", False))
         if vi.get("preempt_delay") is not None:
             if n["nopreempt"]:
@@ -721,6 +726,9 @@ def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instanc
         n["track_interfaces"] = _names_list(f"{label}.track_interfaces", vi.get("track_interfaces") or [], _IFNAME,
                                             "an interface name (1 to 15 letters, digits, '_', '.' or '-')",
                                             "interface names")
+        if n["interface"] in n["track_interfaces"]:
+            raise ModelError(f"{label}.track_interfaces: {n['interface']} is the instance's own interface; keepalived "
+                             f"ignores tracking it (it always does)")
         for key, lo, hi in (("garp_master_delay", 0, 255), ("garp_master_repeat", 1, 255),
                             ("garp_master_refresh", 0, 3600)):
             if vi.get(key) is not None:

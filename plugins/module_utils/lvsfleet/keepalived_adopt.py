@@ -1,0 +1,758 @@
+# -*- coding: utf-8 -*-
+"""Adopt a hand-written keepalived director: its parsed keepalived.conf becomes lvsfleet inventory.
+
+    adopt(nodes, host) -> {"lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "host_vars",
+                           "group_vars", "report"}
+    merge({host: adopt(...)}) -> one inventory for the director group, with what differs between directors
+                                 in the report
+    meaning(nodes) -> what the configuration does (VIPs, services, real servers, weights, checks), keepalived's
+                      defaults filled in: two configurations that mean the same compare equal
+    services_from_ipvs(services) -> lvs_services from lvs_ipvs_info's `services` (a table built by scripts)
+
+Everything the configuration says is either mapped to the model or reported: a report entry names the file,
+the line, the block and the directive, and why lvsfleet does not carry it. Nothing is dropped silently.
+Values are checked by the model (normalize_*) afterwards, not here: a value the model refuses fails the
+adoption with the model's message. Standard library only.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from .keepalived_conf import Node
+
+# keepalived's defaults (keepalived.conf(5)) for what the model always renders explicitly.
+KA_DELAY_LOOP = 60
+KA_CONNECT_TIMEOUT = 5
+KA_RETRY = 1
+KA_MISC_RETRY = 0
+KA_DELAY_BEFORE_RETRY = 1
+KA_ADVERT_INT = 1
+KA_SCRIPT_INTERVAL = 1
+KA_SCRIPT_FALL = 1
+KA_SCRIPT_RISE = 1
+KA_WEIGHT = 1
+CHECKERS = ("TCP_CHECK", "HTTP_GET", "SSL_GET", "UDP_CHECK", "DNS_CHECK", "SMTP_CHECK", "MISC_CHECK")
+CHECK_TYPE = {"TCP_CHECK": "tcp", "HTTP_GET": "http", "SSL_GET": "https", "UDP_CHECK": "udp", "DNS_CHECK": "dns",
+              "SMTP_CHECK": "smtp", "MISC_CHECK": "custom"}
+LVSFLEET_MYSQL = "/usr/local/libexec/lvsfleet/check-mysql"
+LVSFLEET_NOTIFY = "/usr/local/libexec/lvsfleet/vrrp-notify"
+SCHED_FLAGS = ("sh-port", "sh-fallback", "mh-port", "mh-fallback")
+# What lvsfleet writes itself in global_defs (role variables, not inventory): reported as replaced.
+GLOBAL_REPLACED = {
+    "router_id": "lvsfleet sets router_id to the director's inventory name (keepalived_router_id)",
+    "enable_script_security": "lvsfleet always sets enable_script_security",
+    "script_user": "lvsfleet runs scripts as its own non-root script user (keepalived_script_user)",
+}
+
+
+class AdoptError(ValueError):
+    """The configuration cannot be adopted at all (e.g. a value the model refuses); names file and line."""
+
+
+def _where(node: Node) -> str:
+    return f"{node.file or 'keepalived.conf'}:{node.line}"
+
+
+def _int(text: str):
+    return int(text) if re.fullmatch(r"-?[0-9]+", text or "") else None
+
+
+class _Adopter:
+    def __init__(self, host: str):
+        self.host = host
+        self.report: list[dict] = []
+        self.services: list[dict] = []
+        self.instances: list[dict] = []
+        self.scripts: list[dict] = []
+        self.host_vars: dict = {}
+        self.group_vars: dict = {}
+        self.groups: dict[str, list[str]] = {}  # virtual_server_group name -> [vip]
+        self.group_ports: dict[str, int] = {}
+        self.sync_daemon: dict | None = None
+        self.sync_groups: dict[str, str] = {}  # instance -> group
+
+    # ------------------------------------------------------------ report
+    def skip(self, node: Node, context: str, reason: str) -> None:
+        self.report.append({"where": _where(node), "block": context,
+                            "directive": " ".join([node.keyword] + node.args) + (" {...}" if node.children else ""),
+                            "reason": reason})
+
+    def leftovers(self, nodes, context: str, known: set[str], reason: str = "not an lvsfleet setting") -> None:
+        for n in nodes or []:
+            if n.keyword not in known:
+                self.skip(n, context, reason)
+
+    # ------------------------------------------------------------ top level
+    def run(self, nodes: list[Node]) -> None:
+        order = {"global_defs": 0, "virtual_server_group": 1, "vrrp_script": 2, "vrrp_sync_group": 3,
+                 "vrrp_instance": 4, "virtual_server": 5}
+        for node in sorted(nodes, key=lambda n: order.get(n.keyword, 9)):
+            handler = getattr(self, "do_" + node.keyword, None)
+            if handler is None or node.children is None:
+                self.skip(node, "top level", "lvsfleet does not manage this block; keep it outside lvsfleet "
+                          "(e.g. static addresses and routes in the host's network configuration)")
+                continue
+            handler(node)
+
+    def do_global_defs(self, node: Node) -> None:
+        for n in node.children:
+            if n.keyword in GLOBAL_REPLACED:
+                self.skip(n, "global_defs", GLOBAL_REPLACED[n.keyword])
+            elif n.keyword in ("vrrp_garp_master_repeat", "vrrp_garp_master_refresh") and _int(n.args[0] if n.args
+                                                                                               else "") is not None:
+                self.group_vars["keepalived_" + n.keyword[5:]] = int(n.args[0])
+            elif n.keyword == "lvs_sync_daemon" and len(n.args) >= 2:
+                sd = {"interface": n.args[0], "instance": n.args[1]}
+                rest = n.args[2:]
+                if len(rest) >= 2 and rest[0] == "id" and _int(rest[1]) is not None:
+                    sd["id"] = int(rest[1])
+                    rest = rest[2:]
+                if rest:
+                    self.skip(n, "global_defs", f"lvs_sync_daemon options {' '.join(rest)} are not modelled "
+                              f"(lvsfleet sets interface, instance and id)")
+                self.sync_daemon = sd
+            else:
+                self.skip(n, "global_defs", "not an lvsfleet setting (lvsfleet renders its own global_defs)")
+
+    def do_vrrp_script(self, node: Node) -> None:
+        ctx = f"vrrp_script {' '.join(node.args)}"
+        if len(node.args) != 1:
+            self.skip(node, "top level", "a vrrp_script needs exactly one name")
+            return
+        sc = {"name": node.args[0]}
+        for n in node.children:
+            if n.keyword == "script" and n.args:
+                sc["script"] = " ".join(n.args).split()
+            elif n.keyword in ("interval", "timeout", "fall", "rise", "weight") and len(n.args) == 1 \
+                    and _int(n.args[0]) is not None:
+                sc[n.keyword] = int(n.args[0])
+            else:
+                self.skip(n, ctx, "not modelled for vrrp_script (lvsfleet runs scripts as its script user, "
+                          "without a shell)")
+        sc.setdefault("interval", KA_SCRIPT_INTERVAL)
+        sc.setdefault("fall", KA_SCRIPT_FALL)
+        sc.setdefault("rise", KA_SCRIPT_RISE)
+        if "script" not in sc:
+            self.skip(node, "top level", "a vrrp_script without a script line")
+            return
+        self.scripts.append(sc)
+
+    def do_vrrp_sync_group(self, node: Node) -> None:
+        ctx = f"vrrp_sync_group {' '.join(node.args)}"
+        name = node.args[0] if node.args else ""
+        for n in node.children:
+            if n.keyword == "group" and n.children is not None:
+                for member in n.children:
+                    self.sync_groups[member.keyword] = name
+                    if member.args or member.children is not None:
+                        self.skip(member, ctx, "a sync group member is one instance name")
+            else:
+                self.skip(n, ctx, "not modelled for sync groups (lvsfleet renders membership only; notify scripts "
+                          "are replaced by lvsfleet's own hook)")
+
+    def do_vrrp_instance(self, node: Node) -> None:
+        ctx = f"vrrp_instance {' '.join(node.args)}"
+        if len(node.args) != 1:
+            self.skip(node, "top level", "a vrrp_instance needs exactly one name")
+            return
+        vi = {"name": node.args[0]}
+        advertised, excluded = [], []
+        state = None
+        for n in node.children:
+            k, a = n.keyword, n.args
+            one = a[0] if len(a) == 1 else None
+            if k in ("interface",) and one:
+                vi["interface"] = one
+            elif k in ("virtual_router_id", "advert_int", "preempt_delay", "garp_master_delay",
+                       "garp_master_repeat", "garp_master_refresh") and _int(one) is not None:
+                vi[k] = int(one)
+            elif k == "priority" and _int(one) is not None:
+                vi["priorities"] = {self.host: int(one)}
+            elif k == "state" and one in ("MASTER", "BACKUP"):
+                state = one
+            elif k == "nopreempt" and not a:
+                vi["nopreempt"] = True
+            elif k == "authentication" and n.children is not None:
+                self.auth(n, ctx, vi)
+            elif k == "unicast_src_ip" and one:
+                self.host_vars["lvs_vrrp_unicast_ip"] = one
+                vi.setdefault("unicast_peers", []).insert(0, one)
+            elif k == "unicast_peer" and n.children is not None:
+                for p in n.children:
+                    if p.args or p.children is not None:
+                        self.skip(p, ctx + " > unicast_peer", "peer options are not modelled (address only)")
+                    vi.setdefault("unicast_peers", []).append(p.keyword)
+            elif k == "track_interface" and n.children is not None:
+                vi["track_interfaces"] = self.names(n, ctx, "track_interface")
+                own = vi.get("interface") or next((c.args[0] for c in node.children
+                                                   if c.keyword == "interface" and c.args), None)
+                for dev in [d for d in vi["track_interfaces"] if d == own]:
+                    vi["track_interfaces"].remove(dev)
+                    self.skip(next(c for c in n.children if c.keyword == dev), ctx + " > track_interface",
+                              "the instance's own interface: keepalived ignores tracking it (it tracks it anyway)")
+            elif k == "track_script" and n.children is not None:
+                vi["track_scripts"] = self.names(n, ctx, "track_script")
+            elif k in ("virtual_ipaddress", "virtual_ipaddress_excluded") and n.children is not None:
+                (advertised if k == "virtual_ipaddress" else excluded).extend(self.vips(n, ctx, vi))
+            elif k == "notify" and a == [LVSFLEET_NOTIFY]:
+                pass  # lvsfleet's own hook: re-adopting an lvsfleet director
+            elif k.startswith("notify") or k == "smtp_alert":
+                self.skip(n, ctx, "lvsfleet installs its own notify hook (state records, vip-release); "
+                          "this script would no longer run")
+            else:
+                self.skip(n, ctx, "not an lvsfleet VRRP setting")
+        if "unicast_peers" in vi and "lvs_vrrp_unicast_ip" not in self.host_vars:
+            self.skip(node, "top level", "unicast_peer without unicast_src_ip: lvsfleet needs the director's own "
+                      "address (lvs_vrrp_unicast_ip); set it by hand")
+        vi["virtual_ipaddresses"] = advertised + excluded
+        if advertised and len(advertised) != 1:
+            vi["advertised_addresses"] = len(advertised)
+        elif not advertised and excluded:
+            self.skip(node, "top level", "every address is excluded from adverts: lvsfleet advertises at least "
+                      "the first one")
+        if self.sync_groups.get(vi["name"]):
+            vi["sync_group"] = self.sync_groups[vi["name"]]
+        if self.sync_daemon and self.sync_daemon["instance"] == vi["name"]:
+            vi["lvs_sync_daemon"] = {k: v for k, v in self.sync_daemon.items() if k != "instance"}
+        vi["_state"] = state
+        self.instances.append(vi)
+
+    def auth(self, node: Node, ctx: str, vi: dict) -> None:
+        kind = None
+        for n in node.children:
+            if n.keyword == "auth_type" and n.args:
+                kind = n.args[0]
+            elif n.keyword == "auth_pass" and n.args:
+                vi["auth_pass"] = " ".join(n.args)
+            else:
+                self.skip(n, ctx + " > authentication", "not modelled")
+        if kind != "PASS":
+            vi.pop("auth_pass", None)
+            self.skip(node, ctx, f"auth_type {kind}: lvsfleet renders PASS authentication only")
+
+    def names(self, node: Node, ctx: str, what: str) -> list[str]:
+        out = []
+        for n in node.children:
+            out.append(n.keyword)
+            if n.args:
+                self.skip(n, f"{ctx} > {what}", f"per-item options ({' '.join(n.args)}) are not modelled; the item "
+                          f"is tracked with keepalived's default (fault on failure)")
+        return out
+
+    def vips(self, node: Node, ctx: str, vi: dict) -> list[str]:
+        out = []
+        for n in node.children:
+            addr, rest = n.keyword, list(n.args)
+            if "dev" in rest:
+                i = rest.index("dev")
+                dev = rest[i + 1] if i + 1 < len(rest) else ""
+                del rest[i:i + 2]
+                vi.setdefault("interface", dev)
+                if dev != vi.get("interface"):
+                    self.skip(n, f"{ctx} > {node.keyword}", f"on {dev}, not the instance's interface "
+                              f"{vi.get('interface')}: lvsfleet puts an instance's addresses on its interface")
+                    continue
+            if rest or n.children is not None:
+                self.skip(n, f"{ctx} > {node.keyword}", f"address options {' '.join(rest)} are not modelled; the "
+                          f"address is adopted without them")
+            out.append(addr)
+        return out
+
+    def do_virtual_server_group(self, node: Node) -> None:
+        ctx = f"virtual_server_group {' '.join(node.args)}"
+        name = node.args[0] if node.args else ""
+        vips, ports = [], set()
+        for n in node.children:
+            if len(n.args) == 1 and _int(n.args[0]) is not None and "-" not in n.keyword:
+                vips.append(n.keyword)
+                ports.add(int(n.args[0]))
+            else:
+                self.skip(n, ctx, "lvsfleet groups whole addresses with one port (no ranges, no fwmark members)")
+        if len(ports) > 1:
+            self.skip(node, "top level", f"ports {sorted(ports)}: lvsfleet groups VIPs that share one port")
+            return
+        self.groups[name] = vips
+        if ports:
+            self.group_ports[name] = ports.pop()
+
+    # ------------------------------------------------------------ virtual servers
+    def do_virtual_server(self, node: Node) -> None:
+        a = node.args
+        ctx = f"virtual_server {' '.join(a)}"
+        svc: dict = {}
+        if len(a) == 2 and a[0] == "fwmark" and _int(a[1]) is not None:
+            svc["fwmark"] = int(a[1])
+            name = f"fwmark-{a[1]}"
+        elif len(a) == 2 and a[0] == "group":
+            if a[1] not in self.groups:
+                self.skip(node, "top level", f"virtual_server_group {a[1]} is not defined (or could not be adopted)")
+                return
+            svc["vips"], svc["port"] = self.groups[a[1]], self.group_ports.get(a[1])
+            name = a[1]
+        elif len(a) == 2 and _int(a[1]) is not None:
+            svc["vip"], svc["port"] = a[0], int(a[1])
+            name = None
+        else:
+            self.skip(node, "top level", "a virtual_server is ADDRESS PORT, fwmark N or group NAME")
+            return
+        delay_loop = KA_DELAY_LOOP
+        hosts = None
+        rss, checks = [], []
+        for n in node.children:
+            k, args = n.keyword, n.args
+            one = args[0] if len(args) == 1 else None
+            if k in ("lb_algo", "lvs_sched") and one:
+                svc["scheduler"] = one
+            elif k in ("lb_kind", "lvs_method") and one:
+                svc["forwarding"] = one.lower()
+            elif k == "protocol" and one:
+                svc["protocol"] = one.lower()
+            elif k == "delay_loop" and _int(one) is not None:
+                delay_loop = int(one)
+            elif k == "persistence_timeout" and _int(one) is not None:
+                svc.setdefault("persistence", {})["timeout"] = int(one)
+            elif k == "persistence_granularity" and one:
+                svc.setdefault("persistence", {})["netmask"] = one
+            elif k in ("quorum", "hysteresis") and _int(one) is not None:
+                svc[k] = int(one)
+            elif k in ("alpha", "omega", "ops") and not args:
+                svc[k] = True
+            elif k in SCHED_FLAGS and not args:
+                svc.setdefault("scheduler_flags", []).append(k)
+            elif k == "sorry_server" and len(args) == 2 and _int(args[1]) is not None:
+                svc["sorry_server"] = {"address": args[0], "port": int(args[1])}
+            elif k == "virtualhost" and one:
+                hosts = one
+            elif k == "real_server" and n.children is not None and len(args) == 2 and _int(args[1]) is not None:
+                rs, check = self.real_server(n, ctx, hosts)
+                rss.append(rs)
+                checks.append((n, check))
+            else:
+                self.skip(n, ctx, "not an lvsfleet virtual_server setting")
+        if "persistence" in svc and "timeout" not in svc["persistence"]:
+            svc["persistence"]["timeout"] = 300  # keepalived's default when only a granularity is given
+        if not rss:
+            self.skip(node, "top level", "a virtual_server without real servers (lvsfleet needs at least one)")
+            return
+        svc["name"] = name or f"{svc.get('protocol', 'tcp')}-{svc['vip'].replace(':', '-')}-{svc['port']}"
+        if svc.get("port") is None:
+            svc.pop("port", None)
+        inhibit = {rs.pop("_inhibit", False) for rs in rss}
+        if inhibit == {True}:
+            svc["inhibit_on_failure"] = True
+        elif len(inhibit) > 1:
+            self.skip(node, "top level", "inhibit_on_failure on some real servers only: lvsfleet sets it per "
+                      "service; adopted as off")
+        svc["health_check"], svc["delay_loop"] = self.one_check(node, checks, rss, delay_loop)
+        svc["real_servers"] = rss
+        self.services.append(svc)
+
+    def real_server(self, node: Node, ctx: str, vhost):
+        rctx = f"{ctx} > real_server {' '.join(node.args)}"
+        rs = {"address": node.args[0], "port": int(node.args[1])}
+        check = None
+        for n in node.children:
+            k, one = n.keyword, (n.args[0] if len(n.args) == 1 else None)
+            if k == "weight" and _int(one) is not None:
+                rs["weight"] = int(one)
+            elif k == "uthreshold" and _int(one) is not None:
+                rs["upper_threshold"] = int(one)
+            elif k == "lthreshold" and _int(one) is not None:
+                rs["lower_threshold"] = int(one)
+            elif k == "inhibit_on_failure" and not n.args:
+                rs["_inhibit"] = True
+            elif k in CHECKERS and n.children is not None:
+                if check is not None:
+                    self.skip(n, rctx, "a second checker: lvsfleet runs one health check per service")
+                else:
+                    check = self.checker(n, rctx, vhost)
+            else:
+                self.skip(n, rctx, "not an lvsfleet real_server setting (notify scripts are not run by lvsfleet)")
+        rs.setdefault("weight", KA_WEIGHT)
+        return rs, check
+
+    def checker(self, node: Node, ctx: str, vhost) -> dict:
+        cctx = f"{ctx} > {node.keyword}"
+        kind = CHECK_TYPE[node.keyword]
+        hc: dict = {"type": kind}
+        retry = KA_MISC_RETRY if kind == "custom" else KA_RETRY
+        hc["retries"] = retry
+        hc["delay_before_retry"] = KA_DELAY_BEFORE_RETRY
+        hc["timeout"] = KA_CONNECT_TIMEOUT
+        if vhost and kind in ("http", "https"):
+            hc["host"] = vhost
+        urls = 0
+        for n in node.children:
+            k, args = n.keyword, n.args
+            one = args[0] if len(args) == 1 else None
+            if k == "connect_port" and _int(one) is not None:
+                hc["_port"] = int(one)
+            elif k == "connect_timeout" and _int(one) is not None and kind != "custom":
+                hc["timeout"] = int(one)
+            elif k in ("retry", "nb_get_retry") and _int(one) is not None:
+                hc["retries"] = int(one)
+            elif k == "delay_before_retry" and _int(one) is not None:
+                hc["delay_before_retry"] = int(one)
+            elif k == "virtualhost" and one and kind in ("http", "https"):
+                hc["host"] = one
+            elif k == "url" and n.children is not None and kind in ("http", "https"):
+                urls += 1
+                if urls > 1:
+                    self.skip(n, cctx, "a second url: lvsfleet checks one URL per service")
+                    continue
+                for u in n.children:
+                    uone = u.args[0] if len(u.args) == 1 else None
+                    if u.keyword == "path" and uone:
+                        hc["path"] = uone
+                    elif u.keyword == "status_code" and _int(uone) is not None:
+                        hc["status"] = int(uone)
+                    elif u.keyword == "digest" and uone:
+                        hc["digest"] = uone
+                    else:
+                        self.skip(u, cctx + " > url", "not modelled (lvsfleet checks path, one status code, digest)")
+            elif k in ("payload", "require_reply") and one and kind == "udp":
+                hc["payload" if k == "payload" else "reply"] = one
+            elif k in ("type", "name") and one and kind == "dns":
+                hc["query_type" if k == "type" else "query"] = one
+            elif k == "helo_name" and one and kind == "smtp":
+                hc["helo"] = one
+            elif k == "misc_path" and args and kind == "custom":
+                words = " ".join(args).split()
+                if words[0] == LVSFLEET_MYSQL:
+                    hc["type"] = "mysql"
+                    if len(words) > 4:
+                        self.skip(n, cctx, "the check's credentials file: give health_check user and password "
+                                  "(from Ansible Vault) again")
+                else:
+                    hc["script"] = words
+            elif k == "misc_timeout" and _int(one) is not None and kind == "custom":
+                hc["_misc_timeout"] = int(one)
+            else:
+                self.skip(n, cctx, "not an lvsfleet health-check setting")
+        if "_misc_timeout" in hc:
+            # lvsfleet renders misc_timeout as the check timeout + 2 (the script's own bound plus its start-up)
+            t = hc.pop("_misc_timeout")
+            hc["timeout"] = max(t - 2, 1)
+            if t - 2 < 1:
+                self.skip(node, ctx, f"misc_timeout {t}: lvsfleet renders at least 3")
+        elif kind == "custom":
+            hc["timeout"] = KA_CONNECT_TIMEOUT
+            self.skip(node, ctx, "no misc_timeout: keepalived bounds the script by delay_loop; lvsfleet sets "
+                      f"misc_timeout {KA_CONNECT_TIMEOUT + 2}")
+        return hc
+
+    def one_check(self, node: Node, checks, rss, delay_loop: int):
+        """The service's health check: every real server's checker must be the same (but for its port)."""
+        kinds = [c for _, c in checks]
+        first = kinds[0]
+        for (n, c), rs in zip(checks, rss):
+            if c != first and not (c and first and {k: v for k, v in c.items() if k != "_port"}
+                                   == {k: v for k, v in first.items() if k != "_port"}):
+                self.skip(n, f"virtual_server {' '.join(node.args)}", "this real server's check differs from the "
+                          "first real server's: lvsfleet runs one check per service; adopted with the first one")
+        if first is None:
+            return {"type": "none"}, delay_loop
+        hc = dict(first)
+        ports = {(c or {}).get("_port", rs["port"]) for c, rs in zip(kinds, rss)}
+        hc.pop("_port", None)
+        if len(ports) == 1 and ports != {rs["port"] for rs in rss}:
+            hc["port"] = ports.pop()
+        elif len(ports) > 1 and any(c and "_port" in c for c in kinds):
+            if len({rs["port"] for rs in rss}) != len(ports) or any(
+                    c and c.get("_port", rs["port"]) != rs["port"] for c, rs in zip(kinds, rss)):
+                self.skip(node, "top level", f"checks probe ports {sorted(ports)}: lvsfleet probes one port per "
+                          f"service (or each real server's own); adopted as each real server's own port")
+        # The model requires a check to end before the next starts; delay_loop stays as written.
+        hc["interval"] = max(delay_loop, hc.get("timeout", 1))
+        return hc, delay_loop
+
+    # ------------------------------------------------------------ result
+    def result(self) -> dict:
+        held = []
+        for vi in self.instances:
+            for text in vi["virtual_ipaddresses"]:
+                if _is_addr(text.split("/")[0]):
+                    held.append(str(ipaddress.ip_interface(text).ip))
+        for svc in self.services:
+            if "fwmark" in svc:
+                family = {ipaddress.ip_address(rs["address"]).version for rs in svc["real_servers"]
+                          if _is_addr(rs["address"])}
+                same = [v for v in held if ipaddress.ip_address(v).version in family]
+                if same:
+                    svc["vip"] = same[0]
+                self.report.append({"where": "-", "block": f"service {svc['name']}", "directive": f"fwmark "
+                                    f"{svc['fwmark']}", "reason": "a firewall-mark service names no address; the "
+                                    "model needs its VIP (its family, and what DR/TUN real servers accept): "
+                                    + (f"adopted {same[0]}, the first VRRP address; check it" if same else
+                                       "none found, set vip by hand")})
+                continue
+            vips = svc.get("vips") or ([svc["vip"]] if "vip" in svc else [])
+            if vips and not all(str(ipaddress.ip_address(v)) in held for v in vips if _is_addr(v)):
+                svc["vip_holder"] = "external"
+                self.report.append({"where": "-", "block": f"service {svc['name']}", "directive": ", ".join(vips),
+                                    "reason": "no vrrp_instance here holds this VIP: adopted with "
+                                              "vip_holder: external (something else must hold it)"})
+        return {"lvs_services": self.services, "lvs_vrrp_instances": self.instances,
+                "lvs_vrrp_scripts": self.scripts, "host_vars": self.host_vars, "group_vars": self.group_vars,
+                "report": self.report}
+
+
+def _is_addr(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def adopt(nodes: list[Node], host: str) -> dict:
+    """One director's configuration as inventory (see the module docstring)."""
+    a = _Adopter(host)
+    a.run(nodes)
+    return a.result()
+
+
+# ---------------------------------------------------------------- several directors
+def merge(per_host: dict) -> dict:
+    """One inventory for the director group from each director's adopt() result.
+
+    Services and scripts must be the same on every director (the model shares them); VRRP instances may differ
+    in priority (merged into `priorities`), unicast source and state, nothing else. Differences are reported
+    and the first director's version (sorted by name) is kept.
+    """
+    hosts = sorted(per_host)
+    if not hosts:
+        raise AdoptError("no director to adopt")
+    base = per_host[hosts[0]]
+    report = [dict(r, host=h) for h in hosts for r in per_host[h]["report"]]
+    out = {"lvs_services": base["lvs_services"], "lvs_vrrp_scripts": base["lvs_vrrp_scripts"],
+           "group_vars": dict(base["group_vars"]), "host_vars": {h: per_host[h]["host_vars"] for h in hosts}}
+    for h in hosts[1:]:
+        for key in ("lvs_services", "lvs_vrrp_scripts", "group_vars"):
+            if _canon(per_host[h][key]) != _canon(base[key]):
+                report.append({"host": h, "where": "-", "block": key, "directive": _first_difference(
+                    base[key], per_host[h][key], hosts[0], h),
+                    "reason": f"{h} differs from {hosts[0]}; lvsfleet gives every director the same {key}: "
+                              f"{hosts[0]}'s is adopted"})
+    instances: dict[str, dict] = {}
+    for h in hosts:
+        for vi in per_host[h]["lvs_vrrp_instances"]:
+            vi = dict(vi)
+            vi.pop("_state", None)
+            prios = vi.pop("priorities", {})
+            peers = vi.pop("unicast_peers", None)
+            have = instances.get(vi["name"])
+            if have is None:
+                instances[vi["name"]] = dict(vi, priorities=dict(prios), **({"unicast_peers": list(peers)}
+                                                                            if peers else {}))
+                continue
+            same = {k: v for k, v in have.items() if k not in ("priorities", "unicast_peers")}
+            if _canon(same) != _canon(vi):
+                report.append({"host": h, "where": "-", "block": f"vrrp_instance {vi['name']}",
+                               "directive": _first_difference(same, vi, "first", h),
+                               "reason": "the instance differs between directors beyond priority and unicast "
+                                         "addresses; the first director's is adopted"})
+            have["priorities"].update(prios)
+            if peers:
+                listed = have.setdefault("unicast_peers", [])
+                listed.extend(p for p in peers if p not in listed)
+    out["lvs_vrrp_instances"] = list(instances.values())
+    out["report"] = report
+    return out
+
+
+def _canon(value):
+    if isinstance(value, dict):
+        return tuple(sorted((k, _canon(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_canon(v) for v in value)
+    return value
+
+
+def _first_difference(a, b, an: str, bn: str) -> str:
+    if isinstance(a, list) and isinstance(b, list):
+        names_a = [x.get("name") if isinstance(x, dict) else x for x in a]
+        names_b = [x.get("name") if isinstance(x, dict) else x for x in b]
+        if names_a != names_b:
+            return f"{an} has {names_a}, {bn} has {names_b}"
+        for x, y in zip(a, b):
+            if _canon(x) != _canon(y):
+                return f"{x.get('name') if isinstance(x, dict) else x}: {_first_difference(x, y, an, bn)}"
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if _canon(a.get(k)) != _canon(b.get(k)):
+                return f"{k}: {an} {a.get(k)!r}, {bn} {b.get(k)!r}"
+    return f"{an} {a!r}, {bn} {b!r}"
+
+
+# ---------------------------------------------------------------- what a configuration means
+def meaning(nodes: list[Node]) -> dict:
+    """VIPs per instance, VRRP essentials, services with their real servers, weights and checks; defaults filled.
+
+    Addresses in canonical form; lists where order does not matter are sorted. Used to prove an adopted and
+    re-rendered configuration does what the original did.
+    """
+    groups = {}
+    for n in nodes:
+        if n.keyword == "virtual_server_group" and n.children is not None:
+            groups[n.args[0]] = sorted((_canon_addr(m.keyword), m.args[0] if m.args else "") for m in n.children)
+    out = {"instances": {}, "services": {}}
+    for n in nodes:
+        if n.keyword == "vrrp_instance" and n.children is not None:
+            vi = {"vips": [], "interface": None, "virtual_router_id": None, "priority": None,
+                  "advert_int": str(KA_ADVERT_INT), "auth": None, "advertised": []}
+            for c in n.children:
+                if c.keyword in ("interface", "virtual_router_id", "priority", "advert_int") and c.args:
+                    vi[c.keyword] = c.args[0]
+                elif c.keyword == "nopreempt":
+                    vi["nopreempt"] = True
+                elif c.keyword == "authentication" and c.children:
+                    vi["auth"] = sorted((x.keyword, " ".join(x.args)) for x in c.children)
+                elif c.keyword in ("virtual_ipaddress", "virtual_ipaddress_excluded") and c.children:
+                    for v in c.children:
+                        vi["vips"].append(_canon_iface(v.keyword))
+                        if c.keyword == "virtual_ipaddress":
+                            vi["advertised"].append(_canon_iface(v.keyword))
+            vi["vips"].sort()
+            out["instances"][n.args[0]] = vi
+        elif n.keyword == "virtual_server" and n.children is not None:
+            a = n.args
+            if a[0] == "group":
+                key = ("group", tuple(groups.get(a[1], [])))
+            elif a[0] == "fwmark":
+                key = ("fwmark", a[1])
+            else:
+                key = (_canon_addr(a[0]), a[1])
+            svc = {"delay_loop": str(KA_DELAY_LOOP), "protocol": "TCP", "real_servers": {}}
+            vhost = next((c.args[0] for c in n.children if c.keyword == "virtualhost" and c.args), None)
+            for c in n.children:
+                if c.keyword in ("lb_algo", "lvs_sched"):
+                    svc["lb_algo"] = c.args[0]
+                elif c.keyword in ("lb_kind", "lvs_method"):
+                    svc["lb_kind"] = c.args[0].upper()
+                elif c.keyword in ("delay_loop", "protocol", "persistence_timeout", "quorum", "hysteresis") and c.args:
+                    svc[c.keyword] = c.args[0].upper() if c.keyword == "protocol" else c.args[0]
+                elif c.keyword == "persistence_granularity":
+                    svc["persistence_granularity"] = str(ipaddress.ip_network(f"0.0.0.0/{c.args[0]}").netmask)
+                elif c.keyword == "sorry_server":
+                    svc["sorry_server"] = (_canon_addr(c.args[0]), c.args[1])
+                elif c.keyword in SCHED_FLAGS + ("alpha", "omega", "ops"):
+                    svc[c.keyword] = True
+                elif c.keyword == "real_server" and c.children is not None:
+                    svc["real_servers"][(_canon_addr(c.args[0]), c.args[1])] = _rs_meaning(c, vhost)
+            svc.setdefault("quorum", "1")
+            svc.setdefault("hysteresis", "0")
+            out["services"][key] = svc
+    return out
+
+
+def _rs_meaning(node: Node, vhost) -> dict:
+    rs = {"weight": str(KA_WEIGHT), "check": None}
+    for c in node.children:
+        if c.keyword in ("weight", "uthreshold", "lthreshold") and c.args:
+            rs[c.keyword] = c.args[0]
+        elif c.keyword == "inhibit_on_failure":
+            rs["inhibit_on_failure"] = True
+        elif c.keyword in CHECKERS and c.children is not None and rs["check"] is None:
+            kind = c.keyword
+            chk = {"type": kind, "connect_port": node.args[1], "retry": str(KA_MISC_RETRY if kind == "MISC_CHECK"
+                                                                            else KA_RETRY),
+                   "delay_before_retry": str(KA_DELAY_BEFORE_RETRY)}
+            if kind != "MISC_CHECK":
+                chk["connect_timeout"] = str(KA_CONNECT_TIMEOUT)
+            for x in c.children:
+                k = "retry" if x.keyword == "nb_get_retry" else x.keyword
+                if k == "url" and x.children is not None:
+                    chk.setdefault("url", sorted((u.keyword, " ".join(u.args)) for u in x.children))
+                elif k == "misc_path":
+                    chk[k] = " ".join(" ".join(x.args).split())
+                elif x.args:
+                    chk[k] = " ".join(x.args)
+            if kind == "MISC_CHECK":
+                chk.pop("connect_port", None)
+            if kind in ("HTTP_GET", "SSL_GET") and vhost:
+                chk.setdefault("virtualhost", vhost)
+            rs["check"] = chk
+    return rs
+
+
+def _canon_addr(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return text
+
+
+def _canon_iface(text: str) -> str:
+    try:
+        i = ipaddress.ip_interface(text)
+    except ValueError:
+        return text
+    return str(i) if "/" in text else f"{i.ip}/{i.max_prefixlen}"
+
+
+# ---------------------------------------------------------------- a live IPVS table
+FWD_TO_MODEL = {"masq": "nat", "route": "dr", "tunnel": "tun", "nat": "nat", "dr": "dr", "tun": "tun",
+                "local": "nat"}
+
+
+def services_from_ipvs(services: list[dict]) -> tuple[list[dict], list[dict]]:
+    """lvs_services from lvs_ipvs_info's `services`, and a report of what does not map.
+
+    A service's forwarding method is its real servers' (the kernel keeps it per real server; the model per
+    service): mixed methods are reported and the first is adopted. Health checks are unknown to the kernel:
+    every adopted service gets `health_check: none` and a report entry saying so.
+    """
+    out, report = [], []
+    for s in services:
+        label = s.get("key") or "?"
+        svc = {"scheduler": s["scheduler"]}
+        if s.get("fwmark"):
+            svc["fwmark"] = s["fwmark"]
+            svc["name"] = f"fwmark-{s['fwmark']}"
+            vips = [x["vip"] for x in services if x.get("vip") and x.get("family") == s.get("family")]
+            if not vips:
+                report.append({"where": label, "directive": f"fwmark {s['fwmark']}",
+                               "reason": "a firewall-mark service names no address and no service of its family "
+                                         "gives one; the model needs its VIP: not adopted"})
+                continue
+            svc["vip"] = vips[0]
+            report.append({"where": label, "directive": f"fwmark {s['fwmark']}",
+                           "reason": f"a firewall-mark service names no address; adopted vip {vips[0]} (the first "
+                                     f"VIP of its family); check it"})
+        else:
+            svc["vip"], svc["port"], svc["protocol"] = s["vip"], s["port"], s["protocol"]
+            svc["name"] = f"{s['protocol']}-{s['vip'].replace(':', '-')}-{s['port']}"
+        if s.get("scheduler_flags"):
+            svc["scheduler_flags"] = list(s["scheduler_flags"])
+        if s.get("persistence_timeout"):
+            svc["persistence"] = {"timeout": s["persistence_timeout"]}
+        methods = {FWD_TO_MODEL.get(r["forwarding"], r["forwarding"]) for r in s.get("real_servers", [])}
+        rss = s.get("real_servers") or []
+        if rss:
+            svc["forwarding"] = FWD_TO_MODEL.get(rss[0]["forwarding"], rss[0]["forwarding"])
+            if rss[0].get("tunnel") and rss[0]["tunnel"] != "ipip":
+                svc["tunnel"] = rss[0]["tunnel"]
+        if len(methods) > 1:
+            report.append({"where": label, "directive": ", ".join(sorted(methods)),
+                           "reason": "real servers forwarded different ways; the model has one method per service: "
+                                     f"adopted {svc['forwarding']}"})
+        svc["real_servers"] = []
+        for r in rss:
+            rs = {"address": r["address"], "port": r["port"], "weight": r["weight"]}
+            for key in ("upper_threshold", "lower_threshold"):
+                if r.get(key):
+                    rs[key] = r[key]
+            svc["real_servers"].append(rs)
+        if not rss:
+            report.append({"where": label, "directive": "no real servers",
+                           "reason": "a service without real servers cannot be modelled; not adopted"})
+            continue
+        svc["health_check"] = "none"
+        svc["vip_holder"] = "external"
+        report.append({"where": label, "directive": "health checks",
+                       "reason": "the kernel table has no health checks: adopted with health_check: none and "
+                                 "vip_holder: external; add checks and a VRRP instance in inventory"})
+        out.append(svc)
+    return out, report
