@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import importlib.util
 import re
 import sys
@@ -15,10 +16,14 @@ from ansible.utils.display import Display
 
 
 def _load_model():
-    name = "lvsfleet_model"
+    return _load("model")
+
+
+def _load(module: str):
+    name = f"lvsfleet_{module}"
     if name in sys.modules:
         return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "module_utils" / "lvsfleet" / "model.py"
+    path = Path(__file__).resolve().parent.parent / "module_utils" / "lvsfleet" / f"{module}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
@@ -217,6 +222,71 @@ def lvs_unicast_sources(directors, hostvars):
     return {host: hostvars[host].get("lvs_vrrp_unicast_ip") for host in directors}
 
 
+def lvs_adopt_merge(results):
+    """{director: lvs_keepalived_adopt's inventory} -> one inventory for the group (see keepalived_adopt.merge),
+    checked by the model: what the model refuses fails here, before anything is written."""
+    adopt, model = _load("keepalived_adopt"), _load_model()
+    results = json.loads(json.dumps(dict(results)))  # plain str/int/dict/list, not Ansible's wrappers
+    try:
+        merged = adopt.merge(results)
+    except adopt.AdoptError as exc:
+        raise AnsibleFilterError(f"adopt: {exc}") from None
+    directors = {h: hv.get("lvs_vrrp_unicast_ip") for h, hv in merged["host_vars"].items()}
+    try:
+        services = model.normalize_services(merged["lvs_services"])
+        model.normalize_vrrp_scripts(merged["lvs_vrrp_scripts"])
+        model.normalize_vrrp_instances(merged["lvs_vrrp_instances"], directors, scripts=merged["lvs_vrrp_scripts"],
+                                       services=services)
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"adopt: the adopted configuration is not valid lvsfleet inventory: {exc}; fix the "
+                                 f"director's configuration (or adopt it by hand) and run adopt.yml again") from None
+    return merged
+
+
+def lvs_adopt_files(merged, connection):
+    """The files adopt.yml writes, {relative path: YAML text}; `secrets` holds the vault file's plain text ('' if
+    none) and never appears in the others, which name the secrets as vault_adopted_auth_pass_<instance>."""
+    import yaml
+
+    merged = json.loads(json.dumps(merged))  # a plain copy (YAML's safe dumper refuses Ansible's str wrappers)
+    connection = json.loads(json.dumps(dict(connection)))
+    secrets = {}
+    for vi in merged["lvs_vrrp_instances"]:
+        if "auth_pass" in vi:
+            var = "vault_adopted_auth_pass_" + re.sub(r"[^A-Za-z0-9_]", "_", vi["name"]).lower()
+            secrets[var] = vi["auth_pass"]
+            vi["auth_pass"] = "{{ " + var + " }}"
+
+    def dump(header, data):
+        return "---\n# " + header.replace("\n", "\n# ") + "\n" + yaml.safe_dump(data, sort_keys=False, width=110)
+
+    hosts = sorted(merged["host_vars"])
+    files = {
+        "hosts.yml": dump("Directors adopted by playbooks/adopt.yml (connection settings copied from the inventory "
+                          "it ran with).", {"all": {"children": {"directors": {"hosts": {
+                              h: dict(connection.get(h) or {}) or None for h in hosts}}}}}),
+        "group_vars/directors/lvsfleet.yml": dump(
+            "Adopted by playbooks/adopt.yml from the directors' keepalived configuration; see adopt-report.yml for\n"
+            "what was not carried over. VRRP passwords are in vault.yml (Ansible Vault).",
+            dict({"lvs_services": merged["lvs_services"], "lvs_vrrp_instances": merged["lvs_vrrp_instances"],
+                  "lvs_vrrp_scripts": merged["lvs_vrrp_scripts"]}, **merged["group_vars"])),
+        "adopt-report.yml": dump(f"What playbooks/adopt.yml did not carry over ({len(merged['report'])} items): "
+                                 f"each names the director, file and line, the block, the directive and why.",
+                                 {"adopt_report": merged["report"]}),
+        "secrets": yaml.safe_dump(secrets, sort_keys=True) if secrets else "",
+    }
+    for h in hosts:
+        if merged["host_vars"][h]:
+            files[f"host_vars/{h}.yml"] = dump(f"{h}: adopted by playbooks/adopt.yml.", merged["host_vars"][h])
+    return files
+
+
+def lvs_adopt_line(item):
+    """One report entry as a line: director, file:line, block, directive, why."""
+    return (f"{item.get('host', '?')} {item.get('where')}: {item.get('block')}: {item.get('directive')}: "
+            f"{item.get('reason')}")
+
+
 class FilterModule:
     def filters(self):
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
@@ -226,4 +296,5 @@ class FilterModule:
                 "lvs_normalize_vrrp_scripts": lvs_normalize_vrrp_scripts,
                 "lvs_check_inventory": lvs_check_inventory, "lvs_unicast_sources": lvs_unicast_sources,
                 "lvs_without_checks": lvs_without_checks, "lvs_masked_diff": lvs_masked_diff,
-                "lvs_split_brain": lvs_split_brain}
+                "lvs_split_brain": lvs_split_brain, "lvs_adopt_merge": lvs_adopt_merge,
+                "lvs_adopt_files": lvs_adopt_files, "lvs_adopt_line": lvs_adopt_line}

@@ -58,28 +58,7 @@ info:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.lvsfleet.ipvs_backend import BACKEND_CHOICES, open_backend
-from ansible.module_utils.lvsfleet.ipvs_state import FWD_NAME, PROTO_NAME, TUN_NAME, render, sched_flag_names
-
-
-def describe_table(table) -> list[dict]:
-    out = []
-    for key in sorted(table):
-        s = table[key]
-        out.append({
-            "key": key.label(), "family": 6 if key.af == 10 else 4,
-            "protocol": PROTO_NAME.get(key.protocol) if not key.fwmark else None,
-            "vip": key.addr or None, "port": key.port, "fwmark": key.fwmark or None,
-            "scheduler": s.scheduler, "scheduler_flags": sched_flag_names(s.scheduler, s.flags),
-            "flags": s.flags, "persistence_timeout": s.timeout if s.flags & 1 else None, "stats": s.stats,
-            "real_servers": [{
-                "address": d.addr, "port": d.port, "forwarding": FWD_NAME.get(d.fwd, str(d.fwd)),
-                "weight": d.weight, "upper_threshold": d.u_thresh, "lower_threshold": d.l_thresh,
-                "tunnel": TUN_NAME.get(d.tun_type) if d.fwd == 2 else None,
-                "active_conns": d.active_conns, "inact_conns": d.inact_conns, "persist_conns": d.persist_conns,
-                "stats": d.stats,
-            } for _, d in sorted(s.dests.items())],
-        })
-    return out
+from ansible.module_utils.lvsfleet.ipvs_state import describe_table, render
 
 
 def main() -> None:

@@ -329,3 +329,25 @@ def restore_script(plan: Plan) -> str:
     for key, d in plan.set_dests:
         lines.append(" ".join(["-e"] + dest_args(key, d)))
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def describe_table(table) -> list[dict]:
+    """The table as plain data (lvs_ipvs_info's `services`; what adoption turns into inventory)."""
+    out = []
+    for key in sorted(table):
+        s = table[key]
+        out.append({
+            "key": key.label(), "family": 6 if key.af == 10 else 4,
+            "protocol": PROTO_NAME.get(key.protocol) if not key.fwmark else None,
+            "vip": key.addr or None, "port": key.port, "fwmark": key.fwmark or None,
+            "scheduler": s.scheduler, "scheduler_flags": sched_flag_names(s.scheduler, s.flags),
+            "flags": s.flags, "persistence_timeout": s.timeout if s.flags & 1 else None, "stats": s.stats,
+            "real_servers": [{
+                "address": d.addr, "port": d.port, "forwarding": FWD_NAME.get(d.fwd, str(d.fwd)),
+                "weight": d.weight, "upper_threshold": d.u_thresh, "lower_threshold": d.l_thresh,
+                "tunnel": TUN_NAME.get(d.tun_type) if d.fwd == 2 else None,
+                "active_conns": d.active_conns, "inact_conns": d.inact_conns, "persist_conns": d.persist_conns,
+                "stats": d.stats,
+            } for _, d in sorted(s.dests.items())],
+        })
+    return out

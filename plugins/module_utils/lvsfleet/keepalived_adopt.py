@@ -19,7 +19,9 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from .keepalived_conf import Node
+# Works on keepalived_conf.Node trees (keyword, args, children, line, file); imports nothing of lvsfleet, so the
+# controller's filter plugin can load it by path.
+Node = "keepalived_conf.Node"
 
 # keepalived's defaults (keepalived.conf(5)) for what the model always renders explicitly.
 KA_DELAY_LOOP = 60
@@ -558,6 +560,20 @@ def merge(per_host: dict) -> dict:
                 listed = have.setdefault("unicast_peers", [])
                 listed.extend(p for p in peers if p not in listed)
     out["lvs_vrrp_instances"] = list(instances.values())
+    # The model decides each director's initial state: the highest priority starts MASTER, everyone BACKUP with
+    # nopreempt or preempt_delay. A written state that differs is reported (keepalived's running state is kept
+    # across a reload either way).
+    for h in hosts:
+        for vi in per_host[h]["lvs_vrrp_instances"]:
+            merged = instances[vi["name"]]
+            top = max(merged["priorities"].values())
+            backup_start = merged.get("nopreempt") or merged.get("preempt_delay") is not None
+            model = "BACKUP" if backup_start or merged["priorities"].get(h) != top else "MASTER"
+            if vi.get("_state") and vi["_state"] != model:
+                report.append({"host": h, "where": "-", "block": f"vrrp_instance {vi['name']}",
+                               "directive": f"state {vi['_state']}",
+                               "reason": f"lvsfleet starts this director as {model} (the highest priority is MASTER "
+                                         f"unless nopreempt or preempt_delay)"})
     out["report"] = report
     return out
 
