@@ -13,6 +13,7 @@ from pathlib import Path
 from ansible.errors import AnsibleFilterError
 from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
 from ansible.utils.display import Display
+from ansible.utils.unsafe_proxy import wrap_var
 
 
 def _load_model():
@@ -240,7 +241,8 @@ def lvs_adopt_merge(results):
     except model.ModelError as exc:
         raise AnsibleFilterError(f"adopt: the adopted configuration is not valid lvsfleet inventory: {exc}; fix the "
                                  f"director's configuration (or adopt it by hand) and run adopt.yml again") from None
-    return merged
+    # Text read from a director is data: marked unsafe, Ansible never evaluates a '{{' in it.
+    return wrap_var(merged)
 
 
 def lvs_adopt_files(merged, connection):
@@ -266,11 +268,12 @@ def lvs_adopt_files(merged, connection):
                           "it ran with).", {"all": {"children": {"directors": {"hosts": {
                               h: dict(connection.get(h) or {}) or None for h in hosts}}}}}),
         "group_vars/directors/lvsfleet.yml": dump(
-            "Adopted by playbooks/adopt.yml from the directors' keepalived configuration; see adopt-report.yml for\n"
+            "Adopted by playbooks/adopt.yml from the directors' keepalived configuration; see adopt-report.txt for\n"
             "what was not carried over. VRRP passwords are in vault.yml (Ansible Vault).",
             dict({"lvs_services": merged["lvs_services"], "lvs_vrrp_instances": merged["lvs_vrrp_instances"],
                   "lvs_vrrp_scripts": merged["lvs_vrrp_scripts"]}, **merged["group_vars"])),
-        "adopt-report.yml": dump(f"What playbooks/adopt.yml did not carry over ({len(merged['report'])} items): "
+        # .txt: YAML, but a name Ansible does not read as an inventory source in the inventory directory
+        "adopt-report.txt": dump(f"What playbooks/adopt.yml did not carry over ({len(merged['report'])} items): "
                                  f"each names the director, file and line, the block, the directive and why.",
                                  {"adopt_report": merged["report"]}),
         "secrets": yaml.safe_dump(secrets, sort_keys=True) if secrets else "",
@@ -278,7 +281,7 @@ def lvs_adopt_files(merged, connection):
     for h in hosts:
         if merged["host_vars"][h]:
             files[f"host_vars/{h}.yml"] = dump(f"{h}: adopted by playbooks/adopt.yml.", merged["host_vars"][h])
-    return files
+    return wrap_var(files)
 
 
 def lvs_adopt_line(item):

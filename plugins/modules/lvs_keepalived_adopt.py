@@ -11,8 +11,8 @@ description:
     comment characters) and maps every block lvsfleet renders to its service model. Whatever it cannot carry is
     listed in C(report) with the file, line, block and reason; nothing is dropped silently.
   - With I(source=ipvs) (or C(auto) and no configuration file), the kernel's IPVS table becomes
-    C(lvs_services) instead (a table built by ipvsadm scripts has no health checks: reported).
-  - Read-only; never changes anything. The result holds VRRP passwords: register it with C(no_log).
+    C(lvs_services) instead (a table built by ipvsadm scripts has no health checks, which is reported).
+  - Read-only; never changes anything. The result holds VRRP passwords, so register it with C(no_log).
   - Playbook C(playbooks/adopt.yml) merges the directors' results and writes an inventory.
 options:
   path: {description: The main configuration file., type: path, default: /etc/keepalived/keepalived.conf}

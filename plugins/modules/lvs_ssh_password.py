@@ -7,13 +7,13 @@ DOCUMENTATION = r"""
 module: lvs_ssh_password
 short_description: Install a public key on a worker that accepts only a password (paramiko)
 description:
-  - Runs on the management host (C(delegate_to: localhost)). Opens an SSH transport with paramiko, refuses the
+  - Runs on the management host (delegated to localhost). Opens an SSH transport with paramiko, refuses the
     worker unless its host key has the expected SHA256 fingerprint (checked before the password is sent),
     authenticates with the password and appends the key to the user's C(~/.ssh/authorized_keys) if missing.
   - The remote command is a constant; the key travels on stdin, so no inventory string becomes command text.
-  - With I(state=probe) nothing is changed: the result says whether the password is accepted (used to prove
+  - With I(state=probe) nothing is changed; the result says whether the password is accepted (used to prove
     that password logins are off after bootstrap).
-  - The password is a no_log parameter: it appears in no result, message or log.
+  - The password is a no_log parameter; it appears in no result, message or log.
 options:
   host: {description: Address or name of the worker., type: str, required: true}
   port: {description: SSH port., type: int, default: 22}

@@ -39,3 +39,23 @@ def test_split_brain_names_the_instance_and_its_masters():
               "lb2": {"VI_1": {"state": "MASTER"}, "VI_2": {"state": "MASTER"}}}
     assert filters.lvs_split_brain(states) == ["VI_1: lb1, lb2"]
     assert filters.lvs_split_brain({"lb1": {"VI_1": {"state": "MASTER"}}, "lb2": {"VI_1": {"state": "BACKUP"}}}) == []
+
+
+def test_adopted_text_is_never_evaluated_by_ansible(tmp_path):
+    """A hand-written keepalived.conf is untrusted: what adopt.yml carries (or reports) is marked unsafe, and a
+    '{{' can only reach the report, never the inventory (the model's grammars have no braces)."""
+    from ansible.utils.unsafe_proxy import AnsibleUnsafe
+
+    from module_utils.lvsfleet import keepalived_adopt as ka
+    from module_utils.lvsfleet import keepalived_conf as kc
+
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text('vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 150\n'
+                    ' notify_master "/bin/x {{ lookup(\'pipe\', \'id\') }}"\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n')
+    merged = filters.lvs_adopt_merge({"lb1": ka.adopt(kc.load(str(conf), host="lb1"), "lb1")})
+    (entry,) = merged["report"]
+    assert "{{ lookup" in entry["directive"] and isinstance(entry["directive"], AnsibleUnsafe)
+    files = filters.lvs_adopt_files(merged, {"lb1": {"ansible_host": "192.0.2.11"}})
+    assert all(isinstance(v, AnsibleUnsafe) for v in files.values())
+    assert "{{ lookup" in files["adopt-report.txt"]
+    assert "{{" not in files["group_vars/directors/lvsfleet.yml"] and files["secrets"] == ""

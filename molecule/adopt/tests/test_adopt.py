@@ -62,7 +62,7 @@ def test_adopt_writes_an_inventory_and_reports_what_it_left():
     assert svc["health_check"]["type"] == "http"
     vault = (ADOPTED / "group_vars" / "directors" / "vault.yml").read_text()
     assert vault.startswith("$ANSIBLE_VAULT;1.2;AES256;lab") and "hand1234" not in vault
-    report = yaml.safe_load((ADOPTED / "adopt-report.yml").read_text())["adopt_report"]
+    report = yaml.safe_load((ADOPTED / "adopt-report.txt").read_text())["adopt_report"]
     # lvsfleet writes its own global_defs: router_id, script security and user are reported as replaced
     assert {r["directive"].split()[0] for r in report} == {"router_id", "enable_script_security", "script_user"}, \
         report
@@ -112,5 +112,5 @@ def test_a_live_ipvs_table_is_adopted_too():
     assert [(r["address"], r["port"], r["weight"]) for r in group["lvs_services"][0]["real_servers"]] == [
         ("203.0.113.21", 8080, 1), ("203.0.113.22", 8080, 2)]
     assert not (target / "group_vars" / "directors" / "vault.yml").exists()
-    report = yaml.safe_load((target / "adopt-report.yml").read_text())["adopt_report"]
+    report = yaml.safe_load((target / "adopt-report.txt").read_text())["adopt_report"]
     assert any("no health checks" in r["reason"] for r in report), report
