@@ -132,3 +132,13 @@ def record(name: str, file: str = "rolling.json", **figures) -> None:
     data[name] = figures
     path.write_text(json.dumps(data, indent=1, sort_keys=True))
     print(f"\nMEASURED {name}: {json.dumps(figures, sort_keys=True)}")
+
+
+def recap(out: str) -> dict:
+    """PLAY RECAP lines -> {host: {"ok": n, "changed": n, ...}}."""
+    hosts = {}
+    for line in out.split("PLAY RECAP", 1)[-1].splitlines()[1:]:
+        parts = line.split(":", 1)
+        if len(parts) == 2 and "ok=" in parts[1]:
+            hosts[parts[0].strip()] = {k: int(v) for k, v in (kv.split("=") for kv in parts[1].split())}
+    return hosts

@@ -9,7 +9,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "resources"))
 
-from labtest import LAB, REPO, STATE, Load, Watch, lab_host, private_dir, record  # noqa: E402
+from labtest import LAB, REPO, STATE, Load, Watch, lab_host, private_dir, recap, record  # noqa: E402
 
 PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 LAB_INVENTORY = REPO / "inventory" / "lab"
@@ -24,15 +24,6 @@ def run(*argv: str) -> tuple[int, str, float]:
                        env=dict(__import__("os").environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
                                 ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
     return p.returncode, p.stdout + p.stderr, round(time.monotonic() - t0, 1)
-
-
-def recap(out: str) -> dict:
-    hosts = {}
-    for line in out.split("PLAY RECAP", 1)[-1].splitlines()[1:]:
-        parts = line.split(":", 1)
-        if len(parts) == 2 and "ok=" in parts[1]:
-            hosts[parts[0].strip()] = {k: int(v) for k, v in (kv.split("=") for kv in parts[1].split())}
-    return hosts
 
 
 def saved(name: str) -> str:

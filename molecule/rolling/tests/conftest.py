@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "resources"))
 
-from labtest import LAB, REPO, Load, lab_host, record  # noqa: E402,F401  (re-exported to the tests)
+from labtest import LAB, REPO, Load, lab_host, recap, record  # noqa: E402,F401  (re-exported to the tests)
 
 INVENTORY = REPO / "inventory" / "lab" / "hosts.yml"
 CHANGE = Path(__file__).resolve().parents[1] / "vars" / "change.yml"
@@ -24,16 +24,6 @@ def playbook(name: str, *args: str) -> tuple[int, str, float]:
     t0 = time.monotonic()
     p = subprocess.run(playbook_argv(name, *args), capture_output=True, text=True, env=ENV)
     return p.returncode, p.stdout + p.stderr, round(time.monotonic() - t0, 1)
-
-
-def recap(out: str) -> dict:
-    """PLAY RECAP lines -> {host: {"ok": n, "changed": n, ...}}."""
-    hosts = {}
-    for line in out.split("PLAY RECAP", 1)[-1].splitlines()[1:]:
-        parts = line.split(":", 1)
-        if len(parts) == 2 and "ok=" in parts[1]:
-            hosts[parts[0].strip()] = {k: int(v) for k, v in (kv.split("=") for kv in parts[1].split())}
-    return hosts
 
 
 def config_sha(name: str) -> str:
