@@ -178,3 +178,12 @@ def test_a_live_ipvs_table_becomes_services():
     assert model[0]["real_servers"][0]["weight"] == 3 and model[1]["real_servers"][0]["upper_threshold"] == 10
     assert any("without real servers" in r["reason"] for r in report)
     assert yaml.safe_dump(services)  # plain data, writable as inventory
+
+
+def test_an_http_check_without_a_status_code_is_reported(tmp_path):
+    (tmp_path / "k.conf").write_text(
+        "virtual_server 192.0.2.1 80 {\n real_server 203.0.113.1 80 {\n  HTTP_GET {\n   url {\n    path /\n   }\n"
+        "  }\n }\n}\n")
+    inv = adopt_case(tmp_path / "k.conf")
+    assert [r["reason"].split(" (")[0] for r in inv["report"] if r["directive"].startswith("url")] == [
+        "no status_code"]

@@ -403,6 +403,9 @@ class _Adopter:
                 if urls > 1:
                     self.skip(n, cctx, "a second url: lvsfleet checks one URL per service")
                     continue
+                if not any(u.keyword == "status_code" for u in n.children):
+                    self.skip(n, cctx, "no status_code (keepalived then accepts any 2xx answer): lvsfleet checks "
+                              "one status, adopted as 200")
                 for u in n.children:
                     uone = u.args[0] if len(u.args) == 1 else None
                     if u.keyword == "path" and uone:
