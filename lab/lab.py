@@ -359,11 +359,17 @@ def power_on(name: str) -> None:
     if pid_of(name):
         raise LabError(f"{name} is already running")
     image = Path(run([str(REPO / "lab" / "build-image.sh")], stdout=subprocess.PIPE).stdout.strip().splitlines()[-1])
-    pubkey = onetime_line() if h.get("lab_credential") else (STATE / "id_ed25519.pub").read_text().strip()
+    kind = h.get("lab_credential", "lab")
+    if kind == "password":
+        credential = ""  # empty: the guest keeps the password its disk already has
+    elif kind == "onetime":
+        credential = onetime_line()
+    else:
+        credential = (STATE / "id_ed25519.pub").read_text().strip()
     console = vm_dir(name) / "console.log"
     console.unlink(missing_ok=True)  # a fresh console log: READY means this boot
     t0 = time.monotonic()
-    run(qemu_cmd(h, image, pubkey))
+    run(qemu_cmd(h, image, credential))
     wait_ready(name, console, 0, "power-on")
     log(f"{name} powered on and ready after {time.monotonic() - t0:.1f} s")
 
