@@ -89,8 +89,6 @@ def test_corpus_round_trips_and_reports_what_it_cannot_carry(case):
         rs = got["services"][("192.0.2.170", "80")]["real_servers"]
         assert [c["check"]["url"] for c in rs.values()] == [[("path", "/a"), ("status_code", "200")]] * 2
         return
-    for name, vi in want["instances"].items():
-        vi.pop("state", None)
     assert got["instances"] == want["instances"]
     assert got["services"] == want["services"]
 
@@ -101,12 +99,12 @@ needs_keepalived = pytest.mark.skipif(not shutil.which("keepalived") or os.geteu
 
 @needs_keepalived
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
-def test_keepalived_accepts_every_original_and_every_adopted_rendering(case, tmp_path):
-    for label, text in (("adopted", render(adopt_case(case))),):
-        f = tmp_path / f"{label}.conf"
-        f.write_text(text)
-        res = subprocess.run([str(CONFIG_TEST), "--offline", str(f)], capture_output=True, text=True)
-        assert res.returncode == 0, f"{case.name} ({label}): {res.stderr}\n{text}"
+def test_keepalived_accepts_every_adopted_rendering(case, tmp_path):
+    text = render(adopt_case(case))
+    f = tmp_path / "adopted.conf"
+    f.write_text(text)
+    res = subprocess.run([str(CONFIG_TEST), "--offline", str(f)], capture_output=True, text=True)
+    assert res.returncode == 0, f"{case.name} (adopted): {res.stderr}\n{text}"
 
 
 def test_an_lvsfleet_rendering_adopts_to_the_same_meaning(tmp_path):

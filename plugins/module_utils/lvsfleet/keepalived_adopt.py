@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import TYPE_CHECKING
 
-# Works on keepalived_conf.Node trees (keyword, args, children, line, file); imports nothing of lvsfleet, so the
-# controller's filter plugin can load it by path.
-Node = "keepalived_conf.Node"
+if TYPE_CHECKING:  # only for annotations: at run time nothing of lvsfleet is imported (the filter loads it by path)
+    from .keepalived_conf import Node
 
 # keepalived's defaults (keepalived.conf(5)) for what the model always renders explicitly.
 KA_DELAY_LOOP = 60
@@ -117,10 +117,15 @@ class _Adopter:
             else:
                 self.skip(n, "global_defs", "not an lvsfleet setting (lvsfleet renders its own global_defs)")
 
+    def named(self, node: Node) -> bool:
+        """A block named by exactly one word (vrrp_script, vrrp_instance); reported otherwise."""
+        if len(node.args) != 1:
+            self.skip(node, "top level", f"a {node.keyword} needs exactly one name")
+        return len(node.args) == 1
+
     def do_vrrp_script(self, node: Node) -> None:
         ctx = f"vrrp_script {' '.join(node.args)}"
-        if len(node.args) != 1:
-            self.skip(node, "top level", "a vrrp_script needs exactly one name")
+        if not self.named(node):
             return
         sc = {"name": node.args[0]}
         for n in node.children:
@@ -155,8 +160,7 @@ class _Adopter:
 
     def do_vrrp_instance(self, node: Node) -> None:
         ctx = f"vrrp_instance {' '.join(node.args)}"
-        if len(node.args) != 1:
-            self.skip(node, "top level", "a vrrp_instance needs exactly one name")
+        if not self.named(node):
             return
         vi = {"name": node.args[0]}
         advertised, excluded = [], []
@@ -451,23 +455,25 @@ class _Adopter:
         """The service's health check: every real server's checker must be the same (but for its port)."""
         kinds = [c for _, c in checks]
         first = kinds[0]
-        for (n, c), rs in zip(checks, rss):
-            if c != first and not (c and first and {k: v for k, v in c.items() if k != "_port"}
-                                   == {k: v for k, v in first.items() if k != "_port"}):
+
+        def but_port(c):
+            return c and {k: v for k, v in c.items() if k != "_port"}
+
+        for n, c in checks:
+            if but_port(c) != but_port(first):
                 self.skip(n, f"virtual_server {' '.join(node.args)}", "this real server's check differs from the "
                           "first real server's: lvsfleet runs one check per service; adopted with the first one")
         if first is None:
             return {"type": "none"}, delay_loop
         hc = dict(first)
-        ports = {(c or {}).get("_port", rs["port"]) for c, rs in zip(kinds, rss)}
         hc.pop("_port", None)
-        if len(ports) == 1 and ports != {rs["port"] for rs in rss}:
-            hc["port"] = ports.pop()
-        elif len(ports) > 1 and any(c and "_port" in c for c in kinds):
-            if len({rs["port"] for rs in rss}) != len(ports) or any(
-                    c and c.get("_port", rs["port"]) != rs["port"] for c, rs in zip(kinds, rss)):
-                self.skip(node, "top level", f"checks probe ports {sorted(ports)}: lvsfleet probes one port per "
-                          f"service (or each real server's own); adopted as each real server's own port")
+        probed = [(c or {}).get("_port", rs["port"]) for c, rs in zip(kinds, rss)]
+        if probed != [rs["port"] for rs in rss]:
+            if len(set(probed)) == 1:
+                hc["port"] = probed[0]
+            else:
+                self.skip(node, "top level", f"checks probe ports {sorted(set(probed))}: lvsfleet probes one port "
+                          f"per service (or each real server's own); adopted as each real server's own port")
         # The model requires a check to end before the next starts; delay_loop stays as written.
         hc["interval"] = max(delay_loop, hc.get("timeout", 1))
         return hc, delay_loop
@@ -653,7 +659,7 @@ def meaning(nodes: list[Node]) -> dict:
                 elif c.keyword in ("delay_loop", "protocol", "persistence_timeout", "quorum", "hysteresis") and c.args:
                     svc[c.keyword] = c.args[0].upper() if c.keyword == "protocol" else c.args[0]
                 elif c.keyword == "persistence_granularity":
-                    svc["persistence_granularity"] = str(ipaddress.ip_network(f"0.0.0.0/{c.args[0]}").netmask)
+                    svc["persistence_granularity"] = _canon_mask(c.args[0])
                 elif c.keyword == "sorry_server":
                     svc["sorry_server"] = (_canon_addr(c.args[0]), c.args[1])
                 elif c.keyword in SCHED_FLAGS + ("alpha", "omega", "ops"):
@@ -699,6 +705,14 @@ def _rs_meaning(node: Node, vhost) -> dict:
 def _canon_addr(text: str) -> str:
     try:
         return str(ipaddress.ip_address(text))
+    except ValueError:
+        return text
+
+
+def _canon_mask(text: str) -> str:
+    """A dotted IPv4 netmask for a mask or prefix length that has one; anything else (an IPv6 prefix) as written."""
+    try:
+        return str(ipaddress.ip_network(f"0.0.0.0/{text}").netmask)
     except ValueError:
         return text
 
