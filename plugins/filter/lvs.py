@@ -114,7 +114,7 @@ def lvs_removed_real_servers(kernel_services, services):
 
 # What the gate reads of each director and real server.
 _DIRECTOR_VARS = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip",
-                  "lvs_real_server_states", "lvs_priority_overrides")
+                  "lvs_real_server_states", "lvs_priority_overrides", "lvs_check_source")
 
 
 def lvs_check_inventory(hostvars, groups):
@@ -181,7 +181,11 @@ def lvs_without_checks(services, states=None):
     real-server state overrides ({address or address:port: state}) written into the real servers."""
     out = []
     for svc in services or []:
-        svc = dict(svc, health_check={"type": "none"})
+        hc = svc.get("health_check")
+        # A forwarding-path check stays: its fwmark services are part of the kernel table. Those check types
+        # carry no secrets (only mysql logs in, and it cannot go via forwarding).
+        via = isinstance(hc, dict) and hc.get("via") == "forwarding" and hc.get("type") != "mysql"
+        svc = dict(svc, health_check=hc if via else {"type": "none"})
         rss = []
         for rs in svc.get("real_servers") or []:
             rs = dict(rs) if isinstance(rs, dict) else {"address": rs}

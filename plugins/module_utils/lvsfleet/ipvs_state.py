@@ -144,6 +144,7 @@ class StateError(ValueError):
 def from_model(services: list[dict]) -> Table:
     """Desired table from normalized model services (plugins/module_utils/lvsfleet/model.py)."""
     table: Table = {}
+    paths: Table = {}  # after every model service: verify.sorry_servers pairs services with the first keys
     for svc in services:
         af = socket.AF_INET6 if svc["family"] == 6 else socket.AF_INET
         if svc["fwmark"] is not None:
@@ -174,6 +175,26 @@ def from_model(services: list[dict]) -> Table:
                 d.tun_type = TUN_BY_NAME[svc.get("tunnel") or "ipip"]
                 d.tun_port = int(svc.get("tunnel_port") or 0)
             s.dests[d.key()] = d
+        table[key] = s
+        if svc["health_check"].get("via") == "forwarding" and (not svc.get("group") or svc["vip"] == svc["vips"][0]):
+            paths.update(check_paths(svc, af, fwd))
+    table.update(paths)
+    return table
+
+
+def check_paths(svc: dict, af: int, fwd: int) -> Table:
+    """The fwmark services that carry a service's forwarding-path checks (health_check.via: forwarding): one per
+    present real server, holding only it, at weight 1 and port 0 (DR and IP-in-IP keep the probe's port)."""
+    table: Table = {}
+    for rs in svc["real_servers"]:
+        if not rs["present"]:
+            continue
+        key = ServiceKey(af=af, fwmark=rs["check_fwmark"])
+        s = Service(key=key, scheduler="rr", flags=0, timeout=0, netmask=default_netmask(af))
+        d = Dest(addr=rs["address"], port=0, fwd=fwd, weight=1, u_thresh=0, l_thresh=0, af=af)
+        if fwd == FWD_TUNNEL:
+            d.tun_type = TUN_BY_NAME[svc.get("tunnel") or "ipip"]
+        s.dests[d.key()] = d
         table[key] = s
     return table
 

@@ -73,6 +73,7 @@ class _Adopter:
         self.group_ports: dict[str, int] = {}
         self.sync_daemon: dict | None = None
         self.sync_groups: dict[str, str] = {}  # instance -> group
+        self.path_marks: dict[int, str] = {}  # fwmark of a forwarding-path check -> its real server's address
 
     # ------------------------------------------------------------ report
     def skip(self, node: Node, context: str, reason: str) -> None:
@@ -330,7 +331,8 @@ class _Adopter:
                 svc["sorry_server"] = {"address": args[0], "port": int(args[1])}
             elif k == "virtualhost" and one:
                 hosts = one
-            elif k == "real_server" and n.children is not None and len(args) == 2 and _int(args[1]) is not None:
+            elif k == "real_server" and n.children is not None and (
+                    (len(args) == 2 and _int(args[1]) is not None) or (len(args) == 1 and "fwmark" in svc)):
                 rs, check = self.real_server(n, ctx, hosts)
                 rss.append(rs)
                 checks.append((n, check))
@@ -351,12 +353,13 @@ class _Adopter:
             self.skip(node, "top level", "inhibit_on_failure on some real servers only: lvsfleet sets it per "
                       "service; adopted as off")
         svc["health_check"], svc["delay_loop"] = self.one_check(node, checks, rss, delay_loop)
+        self.check_path(node, svc, checks, rss)
         svc["real_servers"] = rss
         self.services.append(svc)
 
     def real_server(self, node: Node, ctx: str, vhost):
         rctx = f"{ctx} > real_server {' '.join(node.args)}"
-        rs = {"address": node.args[0], "port": int(node.args[1])}
+        rs = {"address": node.args[0], "port": int(node.args[1]) if len(node.args) > 1 else 0}
         check = None
         for n in node.children:
             k, one = n.keyword, (n.args[0] if len(n.args) == 1 else None)
@@ -394,6 +397,10 @@ class _Adopter:
             one = args[0] if len(args) == 1 else None
             if k == "connect_port" and _int(one) is not None:
                 hc["_port"] = int(one)
+            elif k in ("connect_ip", "bindto") and one and kind != "custom":
+                hc["_" + k] = one
+            elif k == "fwmark" and _int(one) is not None and kind != "custom":
+                hc["_fwmark"] = int(one)
             elif k == "connect_timeout" and _int(one) is not None and kind != "custom":
                 hc["timeout"] = int(one)
             elif k in ("retry", "nb_get_retry") and _int(one) is not None:
@@ -451,13 +458,34 @@ class _Adopter:
                       f"misc_timeout {KA_CONNECT_TIMEOUT + 2}")
         return hc
 
+    def check_path(self, node: Node, svc: dict, checks, rss) -> None:
+        """connect_ip VIP + bindto + fwmark on every checker: lvsfleet's forwarding-path check (via: forwarding);
+        the fwmark services that carry the probes are consumed in result()."""
+        hc = svc["health_check"]
+        connect_ip, bindto = hc.pop("_connect_ip", None), hc.pop("_bindto", None)
+        hc.pop("_fwmark", None)
+        if connect_ip is None and bindto is None and not any((c or {}).get("_fwmark") for _, c in checks):
+            return
+        vip = (svc.get("vips") or [svc.get("vip")])[0]
+        marks = [(c or {}).get("_fwmark") for _, c in checks]
+        if (connect_ip is not None and vip is not None and _is_addr(connect_ip) and _is_addr(vip)
+                and ipaddress.ip_address(connect_ip) == ipaddress.ip_address(vip) and bindto and all(marks)):
+            hc["via"] = "forwarding"
+            self.host_vars["lvs_check_source"] = bindto
+            for mark, rs in zip(marks, rss):
+                self.path_marks[mark] = rs["address"]
+            return
+        self.skip(node, "top level", "checks with connect_ip/bindto/fwmark other than lvsfleet's forwarding-path "
+                  "check (connect_ip the VIP, bindto and a fwmark on every real server): adopted as checks of "
+                  "each real server's own address")
+
     def one_check(self, node: Node, checks, rss, delay_loop: int):
         """The service's health check: every real server's checker must be the same (but for its port)."""
         kinds = [c for _, c in checks]
         first = kinds[0]
 
         def but_port(c):
-            return c and {k: v for k, v in c.items() if k != "_port"}
+            return c and {k: v for k, v in c.items() if k not in ("_port", "_fwmark")}
 
         for n, c in checks:
             if but_port(c) != but_port(first):
@@ -485,6 +513,10 @@ class _Adopter:
             for text in vi["virtual_ipaddresses"]:
                 if _is_addr(text.split("/")[0]):
                     held.append(str(ipaddress.ip_interface(text).ip))
+        paths = [s for s in self.services if s.get("fwmark") in self.path_marks and len(s["real_servers"]) == 1
+                 and s["real_servers"][0]["address"] == self.path_marks[s["fwmark"]]
+                 and s["health_check"] == {"type": "none"}]
+        self.services = [s for s in self.services if not any(s is p for p in paths)]
         for svc in self.services:
             if "fwmark" in svc:
                 family = {ipaddress.ip_address(rs["address"]).version for rs in svc["real_servers"]
@@ -665,7 +697,8 @@ def meaning(nodes: list[Node]) -> dict:
                 elif c.keyword in SCHED_FLAGS + ("alpha", "omega", "ops"):
                     svc[c.keyword] = True
                 elif c.keyword == "real_server" and c.children is not None:
-                    svc["real_servers"][(_canon_addr(c.args[0]), c.args[1])] = _rs_meaning(c, vhost)
+                    port = c.args[1] if len(c.args) > 1 else ""
+                    svc["real_servers"][(_canon_addr(c.args[0]), port)] = _rs_meaning(c, vhost)
             svc.setdefault("quorum", "1")
             svc.setdefault("hysteresis", "0")
             out["services"][key] = svc
@@ -681,7 +714,7 @@ def _rs_meaning(node: Node, vhost) -> dict:
             rs["inhibit_on_failure"] = True
         elif c.keyword in CHECKERS and c.children is not None and rs["check"] is None:
             kind = c.keyword
-            chk = {"type": kind, "connect_port": node.args[1], "retry": str(KA_MISC_RETRY if kind == "MISC_CHECK"
+            chk = {"type": kind, "connect_port": node.args[1] if len(node.args) > 1 else "", "retry": str(KA_MISC_RETRY if kind == "MISC_CHECK"
                                                                             else KA_RETRY),
                    "delay_before_retry": str(KA_DELAY_BEFORE_RETRY)}
             if kind != "MISC_CHECK":

@@ -38,7 +38,7 @@ SERVICE_KEYS = {
     "real_servers", "delay_loop", "vrrp_instance", "alpha", "omega", "vips", "vip_holder",
 }
 RS_KEYS = {"address", "port", "weight", "state", "upper_threshold", "lower_threshold", "name"}
-HEALTH_KEYS_COMMON = {"type", "interval", "timeout", "retries", "delay_before_retry", "port"}
+HEALTH_KEYS_COMMON = {"type", "interval", "timeout", "retries", "delay_before_retry", "port", "via"}
 HEALTH_KEYS = {
     "none": set(),
     "tcp": set(),
@@ -72,7 +72,17 @@ SERVICE_DEFAULTS = {
     "vip_holder": "vrrp",
     "vrrp_instance": None,
 }
-HEALTH_DEFAULTS = {"type": "tcp", "interval": 3, "timeout": 2, "retries": 2, "delay_before_retry": 1}
+HEALTH_DEFAULTS = {"type": "tcp", "interval": 3, "timeout": 2, "retries": 2, "delay_before_retry": 1,
+                   "via": "address"}
+# health_check.via: "address" probes the real server's own address; "forwarding" probes the VIP through the
+# path clients use (DR or IP-in-IP to that one real server), so a real server that lost its VIP or its tunnel
+# fails its check. Check types that open a socket keepalived can mark and bind (not scripts).
+HEALTH_VIA = ("address", "forwarding")
+VIA_FORWARDING_TYPES = ("tcp", "http", "https", "udp", "dns", "smtp", "syslog")
+# Firewall marks of the check paths: one IPVS fwmark service per (service, real server) holding only that real
+# server; the checker marks its socket with it. Service fwmarks must stay out of this range.
+CHECK_FWMARK_BASE = 0x6C760000
+CHECK_FWMARK_COUNT = 0x10000
 
 # ---------------------------------------------------------------- grammars of rendered strings
 # A name that also becomes a keepalived block name or a file name: no path separators, no leading dot.
@@ -271,6 +281,11 @@ def _health(where: str, hc, protocol: str) -> dict:
         raise ModelError(f"{where}.timeout: {out['timeout']} is longer than the interval {out['interval']}; a check "
                          f"must end before the next one starts")
     out["port"] = _int(where, out["port"], 1, 65535, "port") if "port" in hc else None
+    out["via"] = _choice(f"{where}.via", out["via"], HEALTH_VIA)
+    if out["via"] == "forwarding" and kind not in VIA_FORWARDING_TYPES:
+        raise ModelError(f"{where}.via: forwarding needs a check keepalived runs itself "
+                         f"({', '.join(VIA_FORWARDING_TYPES)}); a {kind} check cannot be sent through the "
+                         f"forwarding path")
     if kind == "syslog":
         out["transport"] = _choice(f"{where}.transport", out.get("transport", "udp"), ("tcp", "udp"))
     transport = HEALTH_TRANSPORT.get(kind) or out.get("transport")
@@ -528,12 +543,29 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
             raise ModelError(f"{label}.vrrp_instance: a fwmark service has no VIP for a VRRP instance to hold")
     if out["sorry_server"] is not None:
         out["sorry_server"] = _sorry(f"{label}.sorry_server", out["sorry_server"], out)
+    if out["health_check"]["via"] == "forwarding":
+        _check_via_forwarding(label, out)
     out["real_servers"] = _real_servers(label, out, svc.get("real_servers"))
     total = sum(r["weight"] for r in out["real_servers"] if r["present"])
     if out["quorum"] > max(total, 1):
         raise ModelError(f"{label}.quorum: {out['quorum']} exceeds the total weight {total} of its real servers; "
                          f"keepalived would reduce it")
     return out
+
+
+def _check_via_forwarding(label: str, svc: dict) -> None:
+    """health_check.via: forwarding: the check travels the clients' path, so it needs one (DR or IP-in-IP)."""
+    where = f"{label}.health_check.via"
+    if svc["forwarding"] not in ("dr", "tun") or svc.get("tunnel") not in (None, "ipip"):
+        way = "/".join(filter(None, (svc["forwarding"], svc.get("tunnel"))))
+        raise ModelError(f"{where}: forwarding checks go through DR or IP-in-IP (tun with tunnel ipip); this "
+                         f"service forwards by {way}, where the real server's own address already is the path")
+    if svc["fwmark"] is not None:
+        raise ModelError(f"{where}: a fwmark service has no VIP:port for the check to connect to; check its real "
+                         f"servers through an address:port service of the same VIP")
+    if svc["family"] != 4:
+        raise ModelError(f"{where}: forwarding checks are IPv4 only (the director must accept the reply from "
+                         f"its own VIP, which IPv6 has no accept_local for); VIP {svc['vip']} is IPv6")
 
 
 def _sorry(where: str, value, svc: dict) -> dict:
@@ -580,7 +612,27 @@ def normalize_services(services, var: str = "lvs_services") -> list[dict]:
             keys[k] = i
             out.append(member)
     _one_way_per_vip(out, var)
+    _check_fwmarks(out, var)
     return out
+
+
+def _check_fwmarks(services: list[dict], var: str) -> None:
+    """Number the check paths (health_check.via: forwarding) in service order: each real server's check_fwmark.
+    The members of a group share their real servers (and so their marks)."""
+    mark = CHECK_FWMARK_BASE
+    for svc in services:
+        if svc["fwmark"] is not None and CHECK_FWMARK_BASE <= svc["fwmark"] < CHECK_FWMARK_BASE + CHECK_FWMARK_COUNT:
+            raise ModelError(f"{var} ({svc['name']}).fwmark: {svc['fwmark']} is in {CHECK_FWMARK_BASE:#x}-"
+                             f"{CHECK_FWMARK_BASE + CHECK_FWMARK_COUNT - 1:#x}, the marks lvsfleet gives "
+                             f"forwarding-path checks; choose a mark outside it")
+        if svc["health_check"]["via"] != "forwarding" or (svc["group"] and svc["vip"] != svc["vips"][0]):
+            continue
+        for rs in svc["real_servers"]:  # every one, present or not: a state override keeps the numbering
+            mark += 1
+            rs["check_fwmark"] = mark
+    if mark >= CHECK_FWMARK_BASE + CHECK_FWMARK_COUNT:
+        raise ModelError(f"{var}: {mark - CHECK_FWMARK_BASE} forwarding-path checks; at most "
+                         f"{CHECK_FWMARK_COUNT - 1} fit the marks lvsfleet reserves for them")
 
 
 def _one_way_per_vip(services: list[dict], var: str) -> None:
@@ -865,7 +917,7 @@ KNOWN_VARIABLES = {
     "lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip", "lvs_real_server_states",
     "lvs_priority_overrides", "lvs_reload_method", "lvs_reload_fail_verify_on", "lvs_reload_verify_timeout",
     "lvs_reload_drain_timeout", "lvs_reload_vrrp_may_change", "lvs_bootstrap", "lvs_director_packages",
-    "lvs_director_modules", "lvs_director_sysctl_profile", "lvs_director_sysctls_extra",
+    "lvs_director_modules", "lvs_director_sysctl_profile", "lvs_director_sysctls_extra", "lvs_check_source",
 }
 DIRECTOR_SHARED = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts")
 
@@ -907,6 +959,7 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
     if services and not vrrp and any(s["vip_holder"] == "vrrp" and s["fwmark"] is None for s in services):
         raise ModelError("lvs_vrrp_instances: the services' VIPs need a VRRP instance to hold them (or set "
                          "vip_holder: external on services whose VIP another system holds)")
+    _check_sources(directors, services, vrrp)
     for host in names:
         states = directors[host].get("lvs_real_server_states")
         if states:
@@ -927,6 +980,29 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
                     raise ModelError(f"{host}: real_server_addresses[{j}]: {_show(a)} is not an address")
             real_server_vips(rs_services, addresses)
     return {"services": services, "vrrp": vrrp, "scripts": scripts}
+
+
+def _check_sources(directors: dict, services: list[dict], vrrp: list[dict]) -> None:
+    """Forwarding-path checks leave each director from its own address (lvs_check_source): never a VIP, which
+    the real server holds too and would drop as a martian."""
+    users = [s["name"] for s in services if s["health_check"]["via"] == "forwarding"]
+    vips = {s["vip"] for s in services} | {str(ipaddress.ip_interface(a).ip) for vi in vrrp
+                                           for a in vi["virtual_ipaddresses"]}
+    for host, hv in directors.items():
+        value = hv.get("lvs_check_source")
+        if value in (None, ""):
+            if users:
+                raise ModelError(f"{host}: lvs_check_source is not set; services {', '.join(sorted(set(users)))} check "
+                                 f"through the forwarding path (health_check.via: forwarding), which needs this "
+                                 f"director's own IPv4 address the real servers reach it by")
+            continue
+        addr = _addr(f"{host}: lvs_check_source", value)
+        if addr.version != 4:
+            raise ModelError(f"{host}: lvs_check_source: {_show(value)} must be an IPv4 address (forwarding-path "
+                             f"checks are IPv4 only)")
+        if _addr_text(addr) in vips:
+            raise ModelError(f"{host}: lvs_check_source: {_show(value)} is a VIP; give the director's own address "
+                             f"(a real server holds the VIP too and drops a check from it)")
 
 
 def apply_real_server_states(services: list[dict], states) -> list[dict]:
