@@ -10,12 +10,14 @@ export ANSIBLE_VAULT_IDENTITY_LIST := lab@$(CURDIR)/inventory/lab/vault-password
 # director's rendered configuration with it on the controller, in a private network namespace).
 APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static xz-utils \
 	openssh-client iproute2 python3 python3-venv ca-certificates keepalived util-linux
-MOLECULE_SCENARIOS := default reload ipvs bootstrap adopt
+MOLECULE_SCENARIOS := default reload ipvs bootstrap clientside adopt
 # Drills: long or destructive, run by `make drills` (not by `make test`).
 DRILL_SCENARIOS := rolling health
 DEMO_VIP := 198.51.100.10:80
+# The client balances this VIP itself (role client_side, inventory/lab/group_vars/client_side).
+CLIENT_SIDE_VIP := 192.0.2.10:80
 
-.PHONY: setup apt venv demo test lint unit molecule drills lab-up lab-down lab-status converge bench clean
+.PHONY: setup apt venv demo demo-client-side test lint unit molecule drills lab-up lab-down lab-status converge bench clean
 
 setup: apt venv
 
@@ -49,6 +51,11 @@ converge: lab-up
 # The main job: build or reuse the image, boot the lab, deploy, send 100 requests through the VIP.
 demo: converge
 	$(PY) lab/lab.py probe $(DEMO_VIP) 100 | tail -n 1
+
+# Client-side balancing: deploy the lab (the client balances its own VIP), stop keepalived on both
+# directors, send 100 requests from the client's own processes, start keepalived again.
+demo-client-side: converge
+	$(PY) lab/lab.py client-side-demo $(CLIENT_SIDE_VIP) 100 | tail -n 1
 
 lint: venv
 	yamllint .

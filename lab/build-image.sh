@@ -23,6 +23,7 @@ mirror=${LVSFLEET_MIRROR:-http://deb.debian.org/debian}
 packages=(
   systemd-sysv openssh-server python3 python3-apt sudo kmod iproute2 iputils-ping procps
   iptables netcat-openbsd curl ipvsadm keepalived tcpdump openssl nginx-light apache2-utils mariadb-server
+  dnsmasq-base
 )
 
 recipe_hash=$(

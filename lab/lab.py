@@ -81,13 +81,17 @@ def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess
 def hosts() -> list[dict]:
     """Every lab host, in inventory order, with its group."""
     inv = yaml.safe_load(INVENTORY.read_text())
-    out = []
+    out, seen = [], {}
     for group, body in inv["all"]["children"].items():
         for name, hv in (body.get("hosts") or {}).items():
             if not HOST_NAME.fullmatch(str(name)):
                 raise LabError(f"{INVENTORY}: lab host name {name!r} must be 1-31 lowercase letters, digits or '-' "
                                f"(it names files, a tap device and a QEMU process)")
-            out.append({"name": name, "group": group, **hv})
+            if name in seen:  # a host in a second group: one guest, the variables of both
+                seen[name].update(hv or {})
+                continue
+            seen[name] = {"name": name, "group": group, **(hv or {})}
+            out.append(seen[name])
     for i, h in enumerate(out):
         h["index"] = i + 1
     return out
@@ -407,6 +411,32 @@ def probe(target: str, count: int) -> int:
     return 0 if result["ok"] == count else 1
 
 
+def client_side_demo(target: str, count: int, directors=("lb1", "lb2")) -> int:
+    """Stop keepalived on every director, send `count` requests from the client guest to its client-side VIP,
+    print one line counted from the real servers' answers, and start keepalived again."""
+    script = (REPO / "lab" / "probe.py").read_bytes()
+    for d in directors:
+        subprocess.run(ssh_argv(d) + ["systemctl", "stop", "keepalived"], check=True)
+    try:
+        for d in directors:  # keepalived is gone once its VIPs are
+            t0 = time.monotonic()
+            while subprocess.run(ssh_argv(d) + ["pidof", "keepalived"], stdout=subprocess.DEVNULL).returncode == 0:
+                if time.monotonic() - t0 > 30:
+                    raise LabError(f"{d}: keepalived still runs 30 s after systemctl stop")
+                time.sleep(0.5)
+        out = subprocess.run(ssh_argv("client") + ["python3", "-", target, str(count)], input=script,
+                             stdout=subprocess.PIPE, check=True).stdout.decode()
+        result = json.loads(out.strip().splitlines()[-1])
+        print(json.dumps(result))
+        servers = " ".join(f"{k}={v}" for k, v in result["by_server"].items()) or "none"
+        print(f"client-side: {result['ok']}/{count} requests via VIP {target} with both directors stopped "
+              f"-> {servers}")
+        return 0 if result["ok"] == count else 1
+    finally:
+        for d in directors:
+            subprocess.run(ssh_argv(d) + ["systemctl", "start", "keepalived"], check=False)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -421,6 +451,9 @@ def main() -> int:
         p.add_argument("host")
     p = sub.add_parser("probe")
     p.add_argument("target", help="VIP:PORT")
+    p.add_argument("count", type=int)
+    p = sub.add_parser("client-side-demo", help="stop keepalived on the directors, probe a client-side VIP")
+    p.add_argument("target", help="VIP:PORT (a VIP the client balances itself)")
     p.add_argument("count", type=int)
     args = ap.parse_args()
     try:
@@ -445,6 +478,8 @@ def main() -> int:
             power_on(args.host)
         elif args.cmd == "probe":
             return probe(args.target, args.count)
+        elif args.cmd == "client-side-demo":
+            return client_side_demo(args.target, args.count)
     except (LabError, subprocess.CalledProcessError) as exc:
         log(f"error: {exc}")
         return 1

@@ -135,6 +135,13 @@ def lvs_check_inventory(hostvars, groups):
             real_servers[host] = {"services": hv.get("real_server_services", hv.get("lvs_services")),
                                   "addresses": hv.get("real_server_addresses")}
         checked = model.check_inventory(directors, real_servers)
+        for host in groups.get("client_side", []):
+            hv = hostvars[host]
+            try:
+                model.client_side_services(hv.get("lvs_services"), hv.get("client_side_services"),
+                                           hv.get("client_side_local_services"), hv.get("client_side_sources"))
+            except model.ModelError as exc:
+                raise model.ModelError(f"{host}: {exc}") from None
     except model.ModelError as exc:
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
     for host in groups.get("directors", [])[:1]:
@@ -288,6 +295,15 @@ def lvs_adopt_files(merged, connection):
     return wrap_var(files)
 
 
+def lvs_client_side_services(services, selection, local=None, sources=None):
+    """The raw services a client-side host balances (see model.client_side_services); raise naming the item."""
+    model = _load_model()
+    try:
+        return model.client_side_services(services, selection, local, sources)
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid inventory: {exc}") from None
+
+
 def lvs_adopt_line(item):
     """One report entry as a line: director, file:line, block, directive, why."""
     return (f"{item.get('host', '?')} {item.get('where')}: {item.get('block')}: {item.get('directive')}: "
@@ -304,4 +320,5 @@ class FilterModule:
                 "lvs_check_inventory": lvs_check_inventory, "lvs_unicast_sources": lvs_unicast_sources,
                 "lvs_without_checks": lvs_without_checks, "lvs_masked_diff": lvs_masked_diff,
                 "lvs_split_brain": lvs_split_brain, "lvs_adopt_merge": lvs_adopt_merge,
-                "lvs_adopt_files": lvs_adopt_files, "lvs_adopt_line": lvs_adopt_line}
+                "lvs_adopt_files": lvs_adopt_files, "lvs_adopt_line": lvs_adopt_line,
+                "lvs_client_side_services": lvs_client_side_services}

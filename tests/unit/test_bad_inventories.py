@@ -8,7 +8,8 @@ result for a director or real server except those delegated to the controller, n
 A case (tests/bad_inventories/cases.yml) sets any of: `services` (lvs_services), `vrrp` (lvs_vrrp_instances),
 `scripts` (lvs_vrrp_scripts), `hosts` (per-director variables), `real_servers` (real-server hosts and their
 variables), `heye` (a HeYe-format file appended to the services), `all_vars` (more group_vars/all),
-`no_directors` (the directors group is missing), and `field` (what the case is about, for the census).
+`no_directors` (the directors group is missing), `client_side` (the variables of a client-side host c1,
+group client_side), and `field` (what the case is about, for the census).
 """
 import collections
 import os
@@ -21,7 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from module_utils.lvsfleet.model import ModelError, check_inventory, check_variable_names, services_from_k8s
+from module_utils.lvsfleet.model import (ModelError, check_inventory, check_variable_names, client_side_services,
+                                         services_from_k8s)
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = yaml.safe_load((REPO / "tests" / "bad_inventories" / "cases.yml").read_text())
@@ -62,11 +64,19 @@ def model_check(case) -> None:
             hv["lvs_services"] = list(hv["lvs_services"]) + extra
     directors = {h: {k: v for k, v in hv.items() if k in (
         "lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip", "lvs_real_server_states",
-        "lvs_priority_overrides")} for h, hv in hosts.items()}
+        "lvs_priority_overrides", "lvs_check_source")} for h, hv in hosts.items()}
     real_servers = {h: {"services": hv.get("real_server_services", common["lvs_services"]),
                         "addresses": hv.get("real_server_addresses")}
                     for h, hv in (case.get("real_servers") or {}).items()}
     check_inventory(directors, real_servers)
+    if "client_side" in case:
+        cs = case["client_side"]
+        check_variable_names("c1", list(common) + list(cs))
+        try:
+            client_side_services(common["lvs_services"], cs.get("client_side_services"),
+                                 cs.get("client_side_local_services"), cs.get("client_side_sources"))
+        except ModelError as exc:
+            raise ModelError(f"c1: {exc}") from None
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -86,6 +96,8 @@ def run_site(case, tmp: Path) -> subprocess.CompletedProcess:
                                            for h in DIRECTORS}}
     else:
         children["balancers"] = {"hosts": {h: dict(unreachable) for h in DIRECTORS}}
+    if "client_side" in case:
+        children["client_side"] = {"hosts": {"c1": dict(unreachable, **case["client_side"])}}
     if case.get("real_servers"):
         children["real_servers"] = {"hosts": {h: dict(unreachable, **hv) for h, hv in case["real_servers"].items()}}
     (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": children}}))
@@ -107,7 +119,7 @@ def run_site(case, tmp: Path) -> subprocess.CompletedProcess:
 
 def contacted(out: str) -> bool:
     """A task ran on a director or real server itself (not delegated to the controller), or one was unreachable."""
-    return bool(re.search(r"(ok|changed|fatal|unreachable|skipping): \[(d[12]|rs\d)\]|UNREACHABLE!|unreachable=[1-9]",
+    return bool(re.search(r"(ok|changed|fatal|unreachable|skipping): \[(d[12]|rs\d|c1)\]|UNREACHABLE!|unreachable=[1-9]",
                           out))
 
 

@@ -62,7 +62,8 @@ def render(inv: dict, host: str = HOST) -> str:
         keepalived_model_services=services, keepalived_model_scripts=normalize_vrrp_scripts(inv["lvs_vrrp_scripts"]),
         keepalived_my_vrrp=mine, keepalived_sync_groups=sorted(groups.items()),
         keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks",
-        keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"])
+        keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"],
+        keepalived_check_source=inv["host_vars"][host].get("lvs_check_source", ""))
 
 
 def reported(inv: dict) -> set[str]:

@@ -46,7 +46,7 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(services=SERVICES, host="lb1") -> str:
+def render(services=SERVICES, host="lb1", check_source="203.0.113.11") -> str:
     env = environment()
     model = normalize_services(services)
     vrrp = normalize_vrrp_instances(VRRP, ["lb1", "lb2"])
@@ -56,7 +56,7 @@ def render(services=SERVICES, host="lb1") -> str:
         keepalived_garp_master_refresh=0, keepalived_priority_override=0, keepalived_model_services=model,
         keepalived_model_scripts=[], keepalived_my_vrrp=vrrp, keepalived_sync_groups=[],
         keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks",
-        keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"])
+        keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"], keepalived_check_source=check_source)
 
 
 def block(text: str, header: str) -> str:

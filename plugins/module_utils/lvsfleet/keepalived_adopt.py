@@ -702,7 +702,28 @@ def meaning(nodes: list[Node]) -> dict:
             svc.setdefault("quorum", "1")
             svc.setdefault("hysteresis", "0")
             out["services"][key] = svc
+    _paths_by_meaning(out["services"])
     return out
+
+
+def _paths_by_meaning(services: dict) -> None:
+    """A check marked for a fwmark service that holds only one real server and checks nothing is a path to
+    that real server: named by its forwarding and address, not by the mark's number (which only orders)."""
+    paths = {}
+    for key, svc in services.items():
+        if key[0] == "fwmark" and len(svc["real_servers"]) == 1:
+            ((addr, _), rs), = svc["real_servers"].items()
+            if rs["check"] is None:
+                paths[key[1]] = f"path {svc.get('lb_kind', 'NAT')} {addr}"
+    used = set()
+    for key, svc in services.items():
+        for rs in svc["real_servers"].values():
+            chk = rs["check"]
+            if chk and chk.get("fwmark") in paths:
+                used.add(chk["fwmark"])
+                chk["fwmark"] = paths[chk["fwmark"]]
+    for mark in used:
+        del services[("fwmark", mark)]
 
 
 def _rs_meaning(node: Node, vhost) -> dict:

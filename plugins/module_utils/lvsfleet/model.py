@@ -1005,6 +1005,90 @@ def _check_sources(directors: dict, services: list[dict], vrrp: list[dict]) -> N
                              f"(a real server holds the VIP too and drops a check from it)")
 
 
+# ---------------------------------------------------------------- client-side balancing
+# What a host that balances for its own processes changes in a director's service: it is the client, so
+# its IPVS rewrites addresses (NAT) and the real servers answer it directly; the VIP path keys mean nothing.
+CLIENT_SIDE_DROPPED = ("tunnel", "tunnel_port", "vrrp_instance", "vip_holder")
+
+
+def client_side_services(services, selection, local, source) -> list[dict]:
+    """The services a client-side host balances (role client_side): raw service mappings for keepalived.
+
+    `selection` (client_side_services) names services of `services` (lvs_services): a name, or
+    {service: NAME, vip: ADDRESS} to reach it at another VIP on this host. `local` (client_side_local_services)
+    are whole services only this host balances. Both are converted the same way: forwarding nat (the host is
+    the client: its IPVS rewrites the destination and the real servers answer it directly), no one-packet
+    scheduling (a NAT reply needs its connection entry), checks of each real server's own address.
+    `source` (client_side_sources): this host's addresses the real servers reach it by, one per family in use.
+    """
+    by_name = {}
+    for svc in services or []:
+        if isinstance(svc, dict) and isinstance(svc.get("name"), str):
+            by_name.setdefault(svc["name"], svc)
+    out = []
+    for i, item in enumerate(_list("client_side_services", selection if selection is not None else [],
+                                   "service names (or {service, vip})")):
+        where = f"client_side_services[{i}]"
+        if isinstance(item, str):
+            item = {"service": item}
+        _mapping(where, item, "a service name or {service, vip}")
+        _unknown(where, item, {"service", "vip"})
+        name = item.get("service")
+        if name not in by_name:
+            close = difflib.get_close_matches(str(name), sorted(by_name), n=1, cutoff=0.6)
+            raise ModelError(f"{where}.service: {_show(name)} is not a service of lvs_services"
+                             + (f" (did you mean {close[0]!r}?)" if close else ""))
+        svc = dict(by_name[name])
+        if "vip" in item:
+            svc.pop("vips", None)
+            svc["vip"] = item["vip"]
+        out.append((where, svc))
+    for i, svc in enumerate(_list("client_side_local_services", local if local is not None else [], "services")):
+        out.append((f"client_side_local_services[{i}]", svc))
+    result, normalized, names, keys = [], [], {}, {}
+    for where, svc in out:
+        _mapping(where, svc, "a service")
+        if svc.get("fwmark") is not None:
+            raise ModelError(f"{where}: service {svc.get('name')} is a fwmark service; a client-side host balances "
+                             f"VIP:port services (its own processes connect to an address)")
+        raw = {k: v for k, v in svc.items() if k not in CLIENT_SIDE_DROPPED}
+        raw["forwarding"] = "nat"
+        raw.pop("ops", None)
+        hc = raw.get("health_check")
+        if isinstance(hc, dict) and "via" in hc:
+            raw["health_check"] = {k: v for k, v in hc.items() if k != "via"}
+        try:
+            n = normalize_service(raw, 0, where)
+        except ModelError as exc:
+            raise ModelError(str(exc).replace(f"{where}[0]", where)) from None
+        if n["name"] in names:
+            raise ModelError(f"{where}: service name {n['name']!r} is already balanced here by {names[n['name']]}")
+        names[n["name"]] = where
+        for vip in n["vips"]:
+            k = service_key(dict(n, vip=vip))
+            if k in keys:
+                raise ModelError(f"{where} ({n['name']}): {k} is already balanced here by {keys[k]}")
+            keys[k] = where
+        result.append(raw)
+        normalized.append(n)
+    sources = _list("client_side_sources", source if source is not None else [], "addresses")
+    families = {}
+    for j, a in enumerate(sources):
+        addr = _addr(f"client_side_sources[{j}]", a)
+        if addr.version in families:
+            raise ModelError(f"client_side_sources[{j}]: {_show(a)} is a second IPv{addr.version} address; give "
+                             f"one per family")
+        families[addr.version] = _addr_text(addr)
+    for svc in normalized:
+        if svc["family"] not in families:
+            raise ModelError(f"client_side_sources: no IPv{svc['family']} address for service {svc['name']} "
+                             f"(VIP {svc['vip']}); give this host's address its real servers reach it by")
+        if svc["vip"] in families.values():
+            raise ModelError(f"client-side service {svc['name']}: VIP {svc['vip']} is this host's own source "
+                             f"address; give the service a VIP of its own")
+    return result
+
+
 def apply_real_server_states(services: list[dict], states) -> list[dict]:
     """Normalized services with some real servers' state overridden: {address or address:port: state}.
 
