@@ -1008,7 +1008,7 @@ def _check_sources(directors: dict, services: list[dict], vrrp: list[dict]) -> N
 # ---------------------------------------------------------------- client-side balancing
 # What a host that balances for its own processes changes in a director's service: it is the client, so
 # its IPVS rewrites addresses (NAT) and the real servers answer it directly; the VIP path keys mean nothing.
-CLIENT_SIDE_DROPPED = ("tunnel", "tunnel_port", "vrrp_instance", "vip_holder")
+CLIENT_SIDE_DROPPED = ("tunnel", "tunnel_port", "vrrp_instance")
 
 
 def client_side_services(services, selection, local, source) -> list[dict]:
@@ -1053,6 +1053,7 @@ def client_side_services(services, selection, local, source) -> list[dict]:
                              f"VIP:port services (its own processes connect to an address)")
         raw = {k: v for k, v in svc.items() if k not in CLIENT_SIDE_DROPPED}
         raw["forwarding"] = "nat"
+        raw["vip_holder"] = "external"  # the host holds its VIPs itself, on its dummy device: no VRRP
         raw.pop("ops", None)
         hc = raw.get("health_check")
         if isinstance(hc, dict) and "via" in hc:
