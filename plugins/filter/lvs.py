@@ -100,6 +100,11 @@ def lvs_removed_real_servers(kernel_services, services):
         key = ("fwmark", svc["fwmark"], svc["family"]) if svc["fwmark"] is not None else \
             (svc["protocol"], svc["vip"], svc["port"])
         wanted[key] = {(rs["address"], rs["port"]) for rs in svc["real_servers"] if rs["present"]}
+        # A forwarding-path check's own fwmark service stays as long as its real server does: draining it
+        # would fail the check and take the real server out of the service it guards.
+        for rs in svc["real_servers"]:
+            if rs["present"] and rs.get("check_fwmark") is not None:
+                wanted[("fwmark", rs["check_fwmark"], svc["family"])] = {(rs["address"], 0)}
     out = []
     for ks in kernel_services:
         key = ("fwmark", ks["fwmark"], ks["family"]) if ks.get("fwmark") else (ks["protocol"], ks["vip"], ks["port"])
@@ -110,6 +115,14 @@ def lvs_removed_real_servers(kernel_services, services):
                             "fwmark": ks.get("fwmark"), "family": ks["family"], "address": rs["address"],
                             "real_port": rs["port"], "weight": rs["weight"]})
     return out
+
+
+def lvs_traffic_services(kernel_services):
+    """Kernel services (lvs_ipvs_info's `services`) that carry client traffic: the fwmark services of
+    forwarding-path checks (marks lvsfleet reserves for them) left out. Drains and waits act on these only."""
+    model = _load_model()
+    low, high = model.CHECK_FWMARK_BASE, model.CHECK_FWMARK_BASE + model.CHECK_FWMARK_COUNT
+    return [ks for ks in kernel_services or [] if not low <= (ks.get("fwmark") or 0) < high]
 
 
 # What the gate reads of each director and real server.
@@ -315,7 +328,7 @@ class FilterModule:
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
                 "lvs_services_from_k8s": lvs_services_from_k8s, "lvs_real_server_vips": lvs_real_server_vips,
                 "lvs_real_server_states": lvs_real_server_states,
-                "lvs_removed_real_servers": lvs_removed_real_servers,
+                "lvs_removed_real_servers": lvs_removed_real_servers, "lvs_traffic_services": lvs_traffic_services,
                 "lvs_normalize_vrrp_scripts": lvs_normalize_vrrp_scripts,
                 "lvs_check_inventory": lvs_check_inventory, "lvs_unicast_sources": lvs_unicast_sources,
                 "lvs_without_checks": lvs_without_checks, "lvs_masked_diff": lvs_masked_diff,

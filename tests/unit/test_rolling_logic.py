@@ -3,9 +3,10 @@
 import pytest
 
 from module_utils.lvsfleet.ipvs_state import from_model
-from module_utils.lvsfleet.model import ModelError, apply_real_server_states, normalize_services, real_server_vips
+from module_utils.lvsfleet.model import (CHECK_FWMARK_BASE, ModelError, apply_real_server_states, normalize_services,
+                                         real_server_vips)
 from module_utils.lvsfleet.verify import problems, sorry_servers, unhealthy_in
-from filter.lvs import lvs_removed_real_servers
+from filter.lvs import lvs_removed_real_servers, lvs_traffic_services
 
 WEB = {"name": "web", "vip": "198.51.100.10", "port": 80, "scheduler": "rr",
        "real_servers": [{"address": "203.0.113.21", "port": 8080}, {"address": "203.0.113.22", "port": 8080}]}
@@ -100,3 +101,20 @@ def test_a_sorry_server_in_the_kernel_is_not_a_problem():
     actual = table(dict(WEB, real_servers=WEB["real_servers"] + [{"address": "203.0.113.99", "port": 8080}]))
     assert problems(actual, desired, sorry=sorry) == []
     assert problems(actual, desired) == ["-t 198.51.100.10:80 -> 203.0.113.99:8080: in the kernel but not in the model"]
+
+
+def test_check_paths_are_never_drained_while_their_real_server_stays():
+    """A reload must not drain a forwarding-path check's fwmark service (the check would fail and take its real
+    server out); the path of a real server that goes away is drained with it."""
+    via = {"type": "tcp", "via": "forwarding"}
+    before = dict(DR, health_check=via, real_servers=["203.0.113.21", "203.0.113.22"])
+    kernel = kernel_info([before]) + [
+        {"vip": None, "port": 0, "protocol": None, "fwmark": CHECK_FWMARK_BASE + n, "family": 4,
+         "real_servers": [{"address": addr, "port": 0, "weight": 1}]}
+        for n, addr in ((1, "203.0.113.21"), (2, "203.0.113.22"))]
+    drained = model(before, states={"203.0.113.21": "drained"})
+    assert lvs_removed_real_servers(kernel, drained) == []
+    disabled = model(before, states={"203.0.113.22": "disabled"})
+    assert [(r["fwmark"], r["address"], r["real_port"]) for r in lvs_removed_real_servers(kernel, disabled)] == [
+        (None, "203.0.113.22", 8080), (CHECK_FWMARK_BASE + 2, "203.0.113.22", 0)]
+    assert [ks["fwmark"] for ks in lvs_traffic_services(kernel)] == [None]
