@@ -142,3 +142,32 @@ def recap(out: str) -> dict:
         if len(parts) == 2 and "ok=" in parts[1]:
             hosts[parts[0].strip()] = {k: int(v) for k, v in (kv.split("=") for kv in parts[1].split())}
     return hosts
+
+
+class Poller:
+    """A director's view of one real server, streamed: poll_ipvs.py on the director prints 1/0 as the real
+    server enters/leaves the service (reading /proc/net/ip_vs every 50 ms); times are the controller's."""
+
+    SCRIPT = (Path(__file__).parent / "poll_ipvs.py").read_bytes()
+
+    def __init__(self, proto: str, vip: str, port: int, rs: str, rport: int, seconds: int = 40,
+                 director: str = "lb1"):
+        self.proc = subprocess.Popen(LAB + ["ssh", director, "python3", "-", proto, vip, str(port), rs, str(rport),
+                                            str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc.stdin.write(self.SCRIPT)
+        self.proc.stdin.close()
+
+    def wait_for(self, state: str, limit: float) -> float | None:
+        """Controller time at which the poller reported `state`, or None within `limit` seconds."""
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            line = self.proc.stdout.readline()
+            if not line:
+                return None
+            if line.strip().decode() == state:
+                return time.monotonic()
+        return None
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()

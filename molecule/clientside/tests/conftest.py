@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "resources"))
 
-from labtest import LAB, REPO, Load, lab_host, probe, record  # noqa: E402,F401  (re-exported to the tests)
+from labtest import LAB, REPO, Load, Poller, lab_host, probe, record  # noqa: E402,F401  (re-exported to the tests)
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,12 @@ bound; requests are counted while it leaves (lost) and after (none may be lost).
 back and returns.
 """
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import LAB, Load, record
+from conftest import LAB, Load, Poller, record
 
-POLLER = (Path(__file__).parent / "poll_ipvs.py").read_bytes()
 RS = "203.0.113.21"
 # web-dr/web-tun checks (inventory/lab/group_vars/all/services.yml): interval 2, timeout 2, retries 1,
 # keepalived's delay_before_retry 1: the first failed probe starts within one interval, each try takes the
@@ -28,33 +25,9 @@ def ssh(host, *cmd, check=True) -> subprocess.CompletedProcess:
     return subprocess.run(LAB + ["ssh", host, *cmd], check=check, stdout=subprocess.PIPE, text=True)
 
 
-class Poller:
-    """lb1 (the MASTER) prints 1/0 as rs1 enters/leaves the service; timestamps are the controller's."""
-
-    def __init__(self, vip: str, seconds: int = 60):
-        self.proc = subprocess.Popen(LAB + ["ssh", "lb1", "python3", "-", "tcp", vip, "8080", RS, "8080",
-                                            str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.proc.stdin.write(POLLER)
-        self.proc.stdin.close()
-
-    def wait_for(self, state: str, limit: float) -> float | None:
-        end = time.monotonic() + limit
-        while time.monotonic() < end:
-            line = self.proc.stdout.readline()
-            if not line:
-                return None
-            if line.strip().decode() == state:
-                return time.monotonic()
-        return None
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
-
-
 @pytest.mark.parametrize("kind,vip,dev", [("dr", "198.51.100.20", "lo"), ("tun", "198.51.100.21", "tunl0")])
 def test_real_server_without_its_vip_leaves_the_table(kind, vip, dev):
-    poller = Poller(vip, 90)
+    poller = Poller("tcp", vip, 8080, RS, 8080, 90)  # lb1, the MASTER
     try:
         assert poller.wait_for("1", 10), f"rs1 is not in {vip}:8080 on lb1 before the drill"
         during = Load(0, targets=(f"{vip}:8080",), workers=4, timeout=1.0)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-LAB = [sys.executable, str(REPO / "lab" / "lab.py")]
-POLLER = (Path(__file__).parent / "poll_ipvs.py").read_bytes()
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "resources"))
+
+from labtest import LAB, Poller  # noqa: E402
+
 RETRIES, TIMEOUT = 1, 2
 # interval per type as in inventory/lab/group_vars/all/health_services.yml (script checks poll every 10 s)
 INTERVAL = {"mysql": 10, "mysql-auth": 10}
@@ -20,6 +21,8 @@ INTERVAL = {"mysql": 10, "mysql-auth": 10}
 
 def bound(kind: str) -> int:
     return INTERVAL.get(kind, 3) * RETRIES + TIMEOUT + 1
+
+
 RS, VIP = "203.0.113.21", "198.51.100.30"
 # type: (protocol, VIP port, real-server port, unit on rs1)
 TYPES = {
@@ -41,33 +44,10 @@ def ssh(host, *cmd):
     subprocess.run(LAB + ["ssh", host, *cmd], check=True)
 
 
-class Poller:
-    def __init__(self, proto, port, rport, seconds=40):
-        self.proc = subprocess.Popen(LAB + ["ssh", "lb1", "python3", "-", proto, VIP, str(port), RS, str(rport),
-                                            str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.proc.stdin.write(POLLER)
-        self.proc.stdin.close()
-
-    def wait_for(self, state: str, limit: float) -> float | None:
-        """Host time at which the poller reported `state`, or None within `limit` seconds."""
-        end = time.monotonic() + limit
-        while time.monotonic() < end:
-            line = self.proc.stdout.readline()
-            if not line:
-                return None
-            if line.strip().decode() == state:
-                return time.monotonic()
-        return None
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
-
-
 @pytest.mark.parametrize("kind", list(TYPES))
 def test_dead_backend_leaves_and_returns(kind):
     proto, port, rport, unit = TYPES[kind]
-    poller = Poller(proto, port, rport)
+    poller = Poller(proto, VIP, port, RS, rport)
     try:
         assert poller.wait_for("1", 30), f"{kind}: {RS}:{rport} never in the table before the test"
         ssh("rs1", "systemctl", "stop", unit)
