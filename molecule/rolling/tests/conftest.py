@@ -34,8 +34,20 @@ def vrrp(name: str) -> dict:
     return json.loads(lab_host(name).check_output("/usr/local/libexec/lvsfleet/vrrp-state"))
 
 
+CHECK_MARKS = range(0x6C760000, 0x6C770000)  # forwarding-path check services (model.CHECK_FWMARK_BASE)
+
+
 def table(name: str) -> str:
-    return lab_host(name).check_output("ipvsadm -Ln")
+    """The director's `ipvsadm -Ln`, without the forwarding-path check services: they carry no client
+    traffic and keep weight 1 through drains (their real servers appear there with port 0)."""
+    out, skip = [], False
+    for line in lab_host(name).check_output("ipvsadm -Ln").splitlines():
+        if not line.startswith(" "):
+            words = line.split()
+            skip = words[:1] == ["FWM"] and words[1].isdigit() and int(words[1]) in CHECK_MARKS
+        if not skip:
+            out.append(line)
+    return "\n".join(out)
 
 
 NOPREEMPT_VIP = "198.51.100.50"
@@ -50,4 +62,17 @@ def rest() -> None:
     deadline = time.monotonic() + 60
     while {v["state"] for v in vrrp("lb1").values()} != {"MASTER"}:
         assert time.monotonic() < deadline, "lb1 did not become MASTER of every instance"
+        time.sleep(1)
+
+
+def nopreempt_to_lb2() -> None:
+    """VI_NOPREEMPT held by lb2, lb1 MASTER of the rest: a director that is MASTER of a nopreempt instance
+    cannot go into maintenance (README, known limits). Restarting keepalived on lb1 hands that instance to lb2
+    for good; VI_LAB comes back to lb1 by preemption."""
+    if NOPREEMPT_VIP in lab_host("lb1").check_output("ip -4 addr show dev lan0"):
+        lab_host("lb1").check_output("systemctl restart keepalived")
+    deadline = time.monotonic() + 90
+    while not (NOPREEMPT_VIP in lab_host("lb2").check_output("ip -4 addr show dev lan0")
+               and vrrp("lb1").get("VI_LAB", {}).get("state") == "MASTER"):
+        assert time.monotonic() < deadline, "VI_NOPREEMPT did not move to lb2 (or lb1 did not take VI_LAB back)"
         time.sleep(1)

@@ -4,8 +4,8 @@ Baseline = inventory/lab; change = molecule/rolling/vars/change.yml."""
 import subprocess
 import time
 
-from conftest import (CHANGE, ENV, LAB, Load, config_sha, lab_host, playbook, playbook_argv, recap, record, rest, table,
-                      vrrp)
+from conftest import (CHANGE, ENV, LAB, Load, config_sha, lab_host, nopreempt_to_lb2, playbook, playbook_argv, recap,
+                      record, rest, table, vrrp)
 
 CHANGE_ARG = f"@{CHANGE}"
 FAIL_MSG = "{}: rc {} after {} s\n{}"
@@ -153,6 +153,7 @@ def test_drain_then_remove_then_restore_a_real_server():
 
 
 def test_director_maintenance_moves_the_vip_and_back():
+    nopreempt_to_lb2()
     load = Load(min_requests=1500)
     rc, out, took = playbook("maintenance.yml", "-e", "director=lb1", "-e", "maintenance=start")
     assert rc == 0, FAIL_MSG.format("maintenance start", rc, took, out[-3000:])
