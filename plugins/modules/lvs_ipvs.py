@@ -34,16 +34,21 @@ options:
     choices: [auto, netlink, ipvsadm]
     default: auto
   timeouts:
-    description: Connection timeouts in seconds, as C(ipvsadm --set tcp tcpfin udp). Omit to leave them.
+    description:
+      - Connection timeouts in seconds, as C(ipvsadm --set tcp tcpfin udp). Omit to leave them.
+      - The kernel refuses a value above C(INT_MAX / HZ) seconds (2147483 with HZ=1000); the module then fails.
     type: dict
     suboptions:
       tcp:
+        description: Idle timeout of an established TCP connection entry (at least 1; the kernel's default is 900).
         type: int
         required: true
       tcpfin:
+        description: Timeout of a TCP entry after the FIN (at least 1; the kernel's default is 120).
         type: int
         required: true
       udp:
+        description: Timeout of a UDP entry (at least 1; the kernel's default is 300).
         type: int
         required: true
 attributes:
@@ -121,6 +126,11 @@ def run(module: AnsibleModule, p: dict) -> None:
         desired = from_model(normalize_services(p["services"], "services"))
     except (ModelError, StateError) as exc:
         module.fail_json(msg=f"invalid input, nothing changed: {exc}")
+
+    low = sorted(k for k, v in (p["timeouts"] or {}).items() if v < 1)
+    if low:
+        module.fail_json(msg="invalid input, nothing changed: timeouts "
+                             + ", ".join(f"{k}={p['timeouts'][k]}" for k in low) + " must be at least 1 second")
 
     ipvs, backend_name = open_backend(module, p["backend"])
     actual, timeouts_changed = None, False

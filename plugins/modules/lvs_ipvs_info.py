@@ -37,22 +37,66 @@ EXAMPLES = r"""
 
 RETURN = r"""
 services:
-  description: One entry per virtual service.
+  description: One entry per virtual service, sorted by key.
   type: list
   elements: dict
   returned: always
   contains:
-    key: {description: "ipvsadm form of the service, e.g. C(-t 198.51.100.10:80)", type: str}
-    scheduler: {description: Scheduler name, type: str}
-    real_servers: {description: "address, port, forwarding, weight, thresholds, active_conns, inact_conns,
-                   persist_conns, stats", type: list}
+    key:
+      description: ipvsadm form of the service, e.g. C(-t 198.51.100.10:80) or C(-f 7).
+      type: str
+    family:
+      description: Address family, 4 or 6.
+      type: int
+    protocol:
+      description: C(tcp), C(udp) or C(sctp); null for a fwmark service.
+      type: str
+    vip:
+      description: Service address; null for a fwmark service.
+      type: str
+    port:
+      description: Service port (0 for a fwmark service).
+      type: int
+    fwmark:
+      description: Firewall mark; null for an address:port service.
+      type: int
+    scheduler:
+      description: Scheduler name.
+      type: str
+    scheduler_flags:
+      description: Names of the scheduler flags set (e.g. C(mh-port)).
+      type: list
+      elements: str
+    flags:
+      description: The service's flags as the kernel holds them.
+      type: int
+    persistence_timeout:
+      description: Persistence timeout in seconds; null without persistence.
+      type: int
+    stats:
+      description: The service's counters (netlink backend; empty with ipvsadm).
+      type: dict
+    real_servers:
+      description: >-
+        One dict per real server: address, port, forwarding (nat, dr, tun), weight, upper_threshold,
+        lower_threshold, tunnel (for tun), active_conns, inact_conns, persist_conns and stats.
+      type: list
+      elements: dict
 saved:
   description: The table in C(ipvsadm-save -n) form.
   type: str
   returned: always
 info:
-  description: IPVS version and connection table size (netlink backend).
+  description: IPVS version and connection table size (netlink backend; empty with ipvsadm).
   type: dict
+  returned: always
+timeouts:
+  description: Connection timeouts in seconds (C(tcp), C(tcpfin), C(udp)).
+  type: dict
+  returned: always
+backend:
+  description: The backend that read the table, C(netlink) or C(ipvsadm).
+  type: str
   returned: always
 """
 

@@ -14,22 +14,68 @@ description:
     it then waits until its active connections reach 0 or O(timeout) passes.
   - C(state=absent) removes it (after draining and waiting, when O(wait) is set).
 options:
-  vip: {description: Service address (omit with O(fwmark)), type: str}
-  port: {description: Service port, type: int, default: 0}
-  protocol: {description: Service protocol, type: str, choices: [tcp, udp, sctp], default: tcp}
-  fwmark: {description: Firewall-mark service instead of address:port, type: int}
-  family: {description: Address family of a fwmark service, type: int, choices: [4, 6], default: 4}
-  address: {description: Real server address, type: str, required: true}
-  real_port: {description: Real server port (default the service port), type: int}
-  state: {description: Wanted state, type: str, choices: [present, drained, absent], default: present}
-  weight: {description: Weight for C(present) (default 1 when added, unchanged otherwise), type: int}
-  forwarding: {description: Forwarding for C(present), type: str, choices: [nat, dr, tun]}
-  upper_threshold: {description: Upper connection threshold (0 none), type: int}
-  lower_threshold: {description: Lower connection threshold, type: int}
-  wait: {description: After draining, wait until active connections reach 0, type: bool, default: false}
-  timeout: {description: Seconds to wait for connections to end, type: int, default: 300}
-  fail_on_timeout: {description: Fail when connections remain after O(timeout), type: bool, default: false}
-  backend: {description: IPVS backend, type: str, choices: [auto, netlink, ipvsadm], default: auto}
+  vip:
+    description: Service address (omit with O(fwmark))
+    type: str
+  port:
+    description: Service port
+    type: int
+    default: 0
+  protocol:
+    description: Service protocol
+    type: str
+    choices: [tcp, udp, sctp]
+    default: tcp
+  fwmark:
+    description: Firewall-mark service instead of address:port
+    type: int
+  family:
+    description: Address family of a fwmark service
+    type: int
+    choices: [4, 6]
+    default: 4
+  address:
+    description: Real server address
+    type: str
+    required: true
+  real_port:
+    description: Real server port (default the service port)
+    type: int
+  state:
+    description: Wanted state
+    type: str
+    choices: [present, drained, absent]
+    default: present
+  weight:
+    description: Weight for C(present) (default 1 when added, unchanged otherwise)
+    type: int
+  forwarding:
+    description: Forwarding for C(present)
+    type: str
+    choices: [nat, dr, tun]
+  upper_threshold:
+    description: Upper connection threshold (0 none)
+    type: int
+  lower_threshold:
+    description: Lower connection threshold
+    type: int
+  wait:
+    description: After draining, wait until active connections reach 0
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for connections to end
+    type: int
+    default: 300
+  fail_on_timeout:
+    description: Fail when connections remain after O(timeout)
+    type: bool
+    default: false
+  backend:
+    description: IPVS backend
+    type: str
+    choices: [auto, netlink, ipvsadm]
+    default: auto
 attributes:
   check_mode:
     support: full
@@ -51,9 +97,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-active_conns: {description: Active connections when the module returned, type: int, returned: always}
-waited: {description: Seconds spent waiting for connections to end, type: float, returned: always}
-timed_out: {description: Connections remained after the timeout, type: bool, returned: always}
+active_conns:
+  description: Active connections when the module returned
+  type: int
+  returned: always
+waited:
+  description: Seconds spent waiting for connections to end
+  type: float
+  returned: always
+timed_out:
+  description: Connections remained after the timeout
+  type: bool
+  returned: always
+backend:
+  description: The IPVS backend used, C(netlink) or C(ipvsadm).
+  type: str
+  returned: always
 """
 
 import errno

@@ -51,8 +51,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-problems: {description: Differences left when it gave up (empty on success), type: list, returned: always}
-waited: {description: Seconds until the table matched, type: float, returned: success}
+problems:
+  description: Differences left when it gave up (empty on success)
+  type: list
+  returned: always
+waited:
+  description: Seconds until the table matched
+  type: float
+  returned: success
+backend:
+  description: The IPVS backend used, C(netlink) or C(ipvsadm).
+  type: str
+  returned: when the table was read
 """
 
 import time

@@ -15,7 +15,10 @@ description:
   - Read-only; never changes anything. The result holds VRRP passwords, so register it with C(no_log).
   - Playbook C(playbooks/adopt.yml) merges the directors' results and writes an inventory.
 options:
-  path: {description: The main configuration file., type: path, default: /etc/keepalived/keepalived.conf}
+  path:
+    description: The main configuration file.
+    type: path
+    default: /etc/keepalived/keepalived.conf
   host:
     description: The director's inventory name (C(@host) lines and per-director priorities).
     type: str
@@ -40,13 +43,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-source: {description: What was adopted (keepalived or ipvs)., type: str, returned: always}
+source:
+  description: What was adopted (keepalived or ipvs).
+  type: str
+  returned: always
 inventory:
   description: C(lvs_services), C(lvs_vrrp_instances), C(lvs_vrrp_scripts), C(host_vars), C(group_vars),
     C(report) (list of {where, block, directive, reason}).
   type: dict
   returned: always
-files: {description: Every configuration file read (the main file and its includes)., type: list, returned: always}
+files:
+  description: Every configuration file read (the main file and its includes).
+  type: list
+  returned: always
 """
 
 import os

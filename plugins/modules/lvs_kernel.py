@@ -65,6 +65,11 @@ set:
   description: Sysctls whose running value was changed, with the new value.
   type: dict
   returned: always
+files:
+  description: The persistent files (modules-load.d, sysctl.d) that were (or in check mode would be) rewritten.
+  type: list
+  elements: str
+  returned: always
 """
 
 import os

@@ -15,27 +15,50 @@ description:
     that password logins are off after bootstrap).
   - The password is a no_log parameter; it appears in no result, message or log.
 options:
-  host: {description: Address or name of the worker., type: str, required: true}
-  port: {description: SSH port., type: int, default: 22}
-  user: {description: User to log in as., type: str, required: true}
-  password: {description: "The user's password (from Ansible Vault or a prompt).", type: str, required: true}
+  host:
+    description: Address or name of the worker.
+    type: str
+    required: true
+  port:
+    description: SSH port.
+    type: int
+    default: 22
+  user:
+    description: User to log in as.
+    type: str
+    required: true
+  password:
+    description: The user's password (from Ansible Vault or a prompt).
+    type: str
+    required: true
   host_key_fingerprint:
     description: The SHA256 fingerprint (C(SHA256:...)) the worker's ed25519 host key must have.
     type: str
     required: true
-  key: {description: "Public key line to authorize (type, base64 blob, optional comment); state=present.", type: str}
+  key:
+    description: Public key line to authorize (type, base64 blob, optional comment); state=present.
+    type: str
   state:
     description: C(present) installs I(key); C(probe) only tries the password.
     type: str
     choices: [present, probe]
     default: present
-  timeout: {description: Seconds for the TCP connect and the SSH handshake., type: int, default: 30}
+  timeout:
+    description: Seconds for the TCP connect and the SSH handshake.
+    type: int
+    default: 30
 author: lvsfleet
 """
 
 RETURN = r"""
-accepted: {description: Whether the password was accepted., type: bool, returned: always}
-host_key_fingerprint: {description: The fingerprint the worker presented., type: str, returned: always}
+accepted:
+  description: Whether the password was accepted.
+  type: bool
+  returned: always
+host_key_fingerprint:
+  description: The fingerprint the worker presented.
+  type: str
+  returned: always
 """
 
 import base64

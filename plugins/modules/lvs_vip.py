@@ -48,8 +48,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-added: {description: Addresses added, type: list, returned: always}
-removed: {description: Addresses removed, type: list, returned: always}
+added:
+  description: Addresses added
+  type: list
+  returned: always
+removed:
+  description: Addresses removed
+  type: list
+  returned: always
+created:
+  description: Whether the interface (a dummy device) was created by this call.
+  type: bool
+  returned: always
 """
 
 import ipaddress
@@ -86,7 +96,7 @@ def main() -> None:
         index = links.get(p["interface"])
         if index is None:
             if p["state"] == "absent":
-                module.exit_json(changed=False, added=[], removed=[])
+                module.exit_json(changed=False, added=[], removed=[], created=False)
             if not p["create"]:
                 module.fail_json(msg=f"interface: {p['interface']!r} does not exist (set create=true for a dummy device)")
             if not module.check_mode:

@@ -61,6 +61,7 @@ class Kernel:
         self.lose_replies = False    # apply everything, then lose the replies (ENOBUFS)
         self.vanish_on_read = None   # (read number, key): that service disappears on that read
         self.reads = 0
+        self.timeouts = {"tcp": 900, "tcpfin": 120, "udp": 300}
 
 
 class Conn:
@@ -89,7 +90,10 @@ class Conn:
         return [(f"request {i}", errno.EINVAL, "") for i in range(n, len(reqs))]
 
     def get_timeouts(self):
-        return {"tcp": 900, "tcpfin": 120, "udp": 300}
+        return dict(self.k.timeouts)
+
+    def set_timeouts(self, tcp, tcpfin, udp):
+        self.k.timeouts = {"tcp": tcp, "tcpfin": tcpfin, "udp": udp}
 
     def close(self):
         pass
@@ -107,13 +111,28 @@ def services(n):
              "real_servers": [{"address": "203.0.113.21", "port": 8080}]} for i in range(n)]
 
 
-def run_ipvs(kernel, monkeypatch, svcs):
+def run_ipvs(kernel, monkeypatch, svcs, timeouts=None):
     mod = load("lvs_ipvs")
     monkeypatch.setattr(mod, "open_backend", ipvs_backend.open_backend)
+    params = {"services": svcs, "purge": False, "backend": "auto", "timeouts": timeouts}
     with pytest.raises(Done) as done:
-        mod.run(FakeModule({"services": svcs, "purge": False, "backend": "auto", "timeouts": None}),
-                {"services": svcs, "purge": False, "backend": "auto", "timeouts": None})
+        mod.run(FakeModule(params), params)
     return done.value
+
+
+def test_a_zero_timeout_is_refused_before_the_kernel_is_asked(kernel, monkeypatch):
+    # The kernel reads 0 as "leave it": the module would report a change on every run.
+    out = run_ipvs(kernel, monkeypatch, services(1), timeouts={"tcp": 900, "tcpfin": 0, "udp": -5})
+    assert out.failed and "tcpfin=0, udp=-5 must be at least 1 second" in out.result["msg"]
+    assert "nothing changed" in out.result["msg"] and kernel.reads == 0 and kernel.table == {}
+
+
+def test_timeouts_that_differ_are_set_and_reported(kernel, monkeypatch):
+    out = run_ipvs(kernel, monkeypatch, [], timeouts={"tcp": 900, "tcpfin": 120, "udp": 10})
+    assert not out.failed and out.result["changed"] is True
+    assert "--set 900 120 10" in out.result["commands"] and kernel.timeouts["udp"] == 10
+    again = run_ipvs(kernel, monkeypatch, [], timeouts={"tcp": 900, "tcpfin": 120, "udp": 10})
+    assert not again.failed and again.result["changed"] is False
 
 
 def test_part_of_a_batch_refused_reports_changed_and_the_real_after(kernel, monkeypatch):

@@ -1,5 +1,6 @@
 """What the repository's own ansible.cfg makes every run in it do."""
 import configparser
+import json
 import os
 import subprocess
 import sys
@@ -32,3 +33,18 @@ def test_ssh_control_sockets_stay_in_a_per_user_directory():
     c = cfg()
     path = c.get("ssh_connection", "control_path_dir", fallback="~/.ansible/cp")
     assert path.startswith("~/"), f"control_path_dir {path} is shared between users"
+
+
+def test_the_lab_inventory_parses_without_warnings_or_stray_hosts(tmp_path):
+    # The inventory directory also holds the HeYe Service/Endpoints files and the lab's vault password;
+    # read as inventory sources they printed five warnings, and the password file became a host.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), HOME=str(tmp_path),
+               ANSIBLE_VAULT_IDENTITY_LIST=f"lab@{REPO / 'inventory/lab/vault-password.lab'}")
+    tool = Path(sys.executable).parent / "ansible-inventory"
+    p = subprocess.run([str(tool), "--list"], cwd=REPO, env=env, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    assert p.returncode == 0 and "WARNING" not in p.stderr, p.stderr
+    hosts = set(json.loads(p.stdout)["_meta"]["hostvars"])
+    assert {"lb1", "lb2", "rs1", "rs2", "client"} <= hosts, hosts
+    assert not [h for h in hosts if "vault" in h or "apiVersion" in h], hosts
