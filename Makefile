@@ -17,9 +17,9 @@ DEMO_VIP := 198.51.100.10:80
 # The client balances this VIP itself (role client_side, inventory/lab/group_vars/client_side).
 CLIENT_SIDE_VIP := 192.0.2.10:80
 
-.PHONY: setup apt venv demo demo-client-side test lint unit molecule drills lab-up lab-down lab-status converge bench clean
+.PHONY: setup apt venv promtool demo demo-client-side test lint unit molecule drills lab-up lab-down lab-status converge bench clean
 
-setup: apt venv
+setup: apt venv promtool
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -35,6 +35,17 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
+
+# promtool (alert rule tests) from Debian's prometheus package, unpacked into the venv: installing the
+# package would also start a Prometheus server on this host.
+promtool: $(VENV)/bin/promtool
+
+$(VENV)/bin/promtool: | $(VENV)/.installed
+	@set -e; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; cd "$$d"; \
+	apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus; }; \
+	dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool; \
+	install -m 0755 usr/bin/promtool $(CURDIR)/$@
+	$@ --version | head -n 1
 
 lab-up: setup
 	$(PY) lab/lab.py up
@@ -61,7 +72,7 @@ lint: venv
 	yamllint .
 	ansible-lint --offline
 
-unit: venv
+unit: venv promtool
 	python -m pytest -q -p no:cacheprovider tests/unit
 
 # Molecule scenarios share one lab: booted once here, taken down at the end whatever happened.
