@@ -23,7 +23,7 @@ mirror=${LVSFLEET_MIRROR:-http://deb.debian.org/debian}
 packages=(
   systemd-sysv openssh-server python3 python3-apt sudo kmod iproute2 iputils-ping procps
   iptables netcat-openbsd curl ipvsadm keepalived tcpdump openssl nginx-light apache2-utils mariadb-server
-  dnsmasq-base
+  dnsmasq-base prometheus-node-exporter prometheus
 )
 
 recipe_hash=$(
@@ -172,6 +172,8 @@ systemctl --root="$root" mask --quiet \
 systemctl --root="$root" disable --quiet nginx.service
 # MariaDB (the authenticated mysql check's peer) likewise starts only where lab_backends enables it.
 systemctl --root="$root" disable --quiet mariadb.service
+# node_exporter and Prometheus start only where the metrics and monitoring roles enable them.
+systemctl --root="$root" disable --quiet prometheus-node-exporter.service prometheus.service
 systemctl --root="$root" set-default --quiet multi-user.target
 gen_dir=$(inside /etc/systemd/system-generators)
 mkdir -p "$gen_dir"

@@ -171,3 +171,78 @@ class Poller:
     def close(self):
         self.proc.kill()
         self.proc.wait()
+
+
+PROMETHEUS = "http://203.0.113.100:9090"   # the lab's monitoring host (client), inventory group monitoring
+
+
+def prom(query: str) -> list:
+    """An instant PromQL query on the lab's Prometheus: the result vector."""
+    out = lab_host("client").check_output("curl -sf --max-time 10 --get --data-urlencode %s %s",
+                                          f"query={query}", f"{PROMETHEUS}/api/v1/query")
+    data = json.loads(out)
+    assert data["status"] == "success", data
+    return data["data"]["result"]
+
+
+# Runs on the client: every 0.5 s, the alerts Prometheus has firing, one JSON line each time the set changes.
+ALERTS = r"""
+import json, sys, time, urllib.request
+url, seconds = sys.argv[1], float(sys.argv[2])
+end, last = time.monotonic() + seconds, None
+while time.monotonic() < end:
+    try:
+        with urllib.request.urlopen(url + "/api/v1/alerts", timeout=2) as r:
+            alerts = json.load(r)["data"]["alerts"]
+        now = sorted([a["labels"].get("alertname", ""), a["labels"].get("instance", ""),
+                      a["labels"].get("real_server", ""), a["labels"].get("vip", "")]
+                     for a in alerts if a["state"] == "firing")
+        if now != last:
+            print(json.dumps(now), flush=True)
+            last = now
+    except OSError:
+        pass
+    time.sleep(0.5)
+"""
+
+
+class AlertWatch:
+    """The alerts firing on the lab's Prometheus over time, stamped with this host's clock on arrival."""
+
+    def __init__(self, seconds: float):
+        self.seen: dict[tuple, float] = {}
+        self.proc = subprocess.Popen(LAB + ["ssh", "client", "python3", "-u", "-", PROMETHEUS, str(seconds)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc.stdin.write(ALERTS)
+        self.proc.stdin.close()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                firing = json.loads(line)
+            except ValueError:
+                continue
+            for alert in firing:
+                self.seen.setdefault(tuple(alert), time.monotonic())
+
+    def first(self, alertname: str, **labels) -> float | None:
+        """When an alert with that name (and instance / real_server / vip, if given) was first seen firing."""
+        keys = ("instance", "real_server", "vip")
+        times = [t for a, t in self.seen.items() if a[0] == alertname
+                 and all(labels.get(k) in (None, a[i + 1]) for i, k in enumerate(keys))]
+        return min(times) if times else None
+
+    def wait_for(self, alertname: str, limit: float, **labels) -> float | None:
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            found = self.first(alertname, **labels)
+            if found is not None:
+                return found
+            time.sleep(0.5)
+        return None
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()

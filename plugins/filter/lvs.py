@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import difflib
-import json
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -148,6 +148,14 @@ def lvs_check_inventory(hostvars, groups):
             real_servers[host] = {"services": hv.get("real_server_services", hv.get("lvs_services")),
                                   "addresses": hv.get("real_server_addresses")}
         checked = model.check_inventory(directors, real_servers)
+        scraped = [h for h in groups.get("directors", []) + groups.get("real_servers", []) if h in hostvars]
+        for host in scraped:
+            model.metrics_address(host, hostvars[host].get("lvs_metrics_address"))
+        if groups.get("monitoring"):
+            missing = [h for h in scraped if not hostvars[h].get("lvs_metrics_address")]
+            if missing:
+                raise model.ModelError(f"{missing[0]}: lvs_metrics_address is not set; the monitoring group's "
+                                       f"Prometheus scrapes every director and real server at that address")
         for host in groups.get("client_side", []):
             hv = hostvars[host]
             try:
@@ -323,6 +331,38 @@ def lvs_adopt_line(item):
             f"{item.get('reason')}")
 
 
+def lvs_status_readings(directors, hostvars):
+    """status.yml's per-director results -> the readings status.report() takes (unreachable directors named)."""
+    out = {}
+    for host in directors:
+        hv = hostvars[host]
+        view, ipvs, events = hv.get("_status_view"), hv.get("_status_ipvs"), hv.get("_status_events")
+        if not view or view.get("unreachable") or view.get("failed") or view.get("rc", 1) != 0:
+            why = (view or {}).get("msg") or (view or {}).get("stderr") or "not reached"
+            out[host] = {"unreachable": str(why).strip().splitlines()[-1][:200] if str(why).strip() else "not reached"}
+            continue
+        try:
+            reading = json.loads(view["stdout"])
+        except (KeyError, ValueError) as exc:
+            out[host] = {"unreachable": f"unreadable lvsfleet-metrics output: {exc}"}
+            continue
+        out[host] = {"view": reading, "ipvs": (ipvs or {}).get("services") or [],
+                     "events": (events or {}).get("stdout_lines") or []}
+    return out
+
+
+def lvs_status_report(readings, events=20):
+    return _load("status").report(readings, events=int(events))
+
+
+def lvs_status_table(report):
+    return _load("status").table(report)
+
+
+def lvs_status_page(report):
+    return _load("status").page(report)
+
+
 class FilterModule:
     def filters(self):
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
@@ -334,4 +374,6 @@ class FilterModule:
                 "lvs_without_checks": lvs_without_checks, "lvs_masked_diff": lvs_masked_diff,
                 "lvs_split_brain": lvs_split_brain, "lvs_adopt_merge": lvs_adopt_merge,
                 "lvs_adopt_files": lvs_adopt_files, "lvs_adopt_line": lvs_adopt_line,
-                "lvs_client_side_services": lvs_client_side_services}
+                "lvs_client_side_services": lvs_client_side_services, "lvs_status_readings": lvs_status_readings,
+                "lvs_status_report": lvs_status_report, "lvs_status_table": lvs_status_table,
+                "lvs_status_page": lvs_status_page}

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from module_utils.lvsfleet.model import (ModelError, check_inventory, check_variable_names, client_side_services,
-                                         services_from_k8s)
+                                         metrics_address, services_from_k8s)
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = yaml.safe_load((REPO / "tests" / "bad_inventories" / "cases.yml").read_text())
@@ -69,6 +69,8 @@ def model_check(case) -> None:
                         "addresses": hv.get("real_server_addresses")}
                     for h, hv in (case.get("real_servers") or {}).items()}
     check_inventory(directors, real_servers)
+    for host, hv in list(hosts.items()) + list((case.get("real_servers") or {}).items()):
+        metrics_address(host, hv.get("lvs_metrics_address"))
     if "client_side" in case:
         cs = case["client_side"]
         check_variable_names("c1", list(common) + list(cs))

@@ -163,3 +163,72 @@ def test_promtool_accepts_the_file(m, vr):
                               {"running": "a", "expected": "b"}, {"time": 5.0, "result": "ok"}, 1.0))
     p = subprocess.run([promtool(), "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_events_between_two_snapshots(m, vr):
+    first = m.snapshot(m.collect(vr, CONFIG, PROC, {"VI_1": {"state": "MASTER"}}, {}, True,
+                                 {"running": "a", "expected": "a"}, None, 1.0))
+    # rs2 of web comes back at weight 1, rs1 of web is drained to 0 by a new configuration (still up),
+    # rs2 of dns is taken out, and VI_1 falls to BACKUP.
+    proc = PROC.replace("  -> CB007115:1F90      Masq    3", "  -> CB007115:1F90      Masq    0") \
+        .replace("  -> CB007117:1F90", "  -> CB007116:1F90      Masq    1      0          0\n  -> CB007117:1F90") \
+        .replace("  -> CB007116:0035      Route   2      0          7\n", "")
+    conf = CONFIG.replace("    real_server 203.0.113.21 8080 {\n        weight 3", "    real_server 203.0.113.21 8080 {\n        weight 0")
+    second = m.snapshot(m.collect(vr, conf, proc, {"VI_1": {"state": "BACKUP"}}, {}, True,
+                                  {"running": "a", "expected": "a"}, None, 2.0))
+    assert m.changes(None, first) == []
+    assert m.changes(first, first) == []
+    got = m.changes(first, second)
+    assert ("vrrp", {"vrrp_instance": "VI_1", "from": "MASTER", "to": "BACKUP"}) in got
+    assert ("real_server_up", {"service": "web", "real_server": "203.0.113.22:8080", "weight": 1}) in got
+    assert ("weight", {"service": "web", "real_server": "203.0.113.21:8080", "from": 3, "to": 0}) in got
+    assert ("real_server_down", {"service": "dns", "real_server": "203.0.113.22:53"}) in got
+    assert len(got) == 4, got
+    # keepalived stopped: no health at all, so no real server events (its restart is not a flood of them).
+    stopped = m.snapshot(m.collect(vr, CONFIG, PROC, {"VI_1": {"state": "STOP"}}, {}, False,
+                                   {"running": "a", "expected": "a"}, None, 3.0))
+    assert m.changes(first, stopped) == [("vrrp", {"vrrp_instance": "VI_1", "from": "MASTER", "to": "STOP"})]
+    assert m.changes(stopped, first) == [("vrrp", {"vrrp_instance": "VI_1", "from": "STOP", "to": "MASTER"})]
+
+
+@pytest.fixture(scope="module")
+def ev():
+    loader = importlib.machinery.SourceFileLoader("lvsfleet_event", str(FILES / "lvsfleet-event"))
+    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(mod)
+    return mod
+
+
+def test_event_lines_are_stable_logfmt_and_read_back(ev):
+    text = ev.line("reload", {"result": "ok", "by": 'eve "x"=1\\', "changed": "web dns"}, 1764066713.1234, "lb1")
+    assert text.startswith("v=1 ts=2025-11-25T10:31:53.123Z director=lb1 event=reload result=ok ")
+    from module_utils.lvsfleet.status import parse_event   # the status report reads the journal with it
+    assert parse_event(text) == {"v": "1", "ts": "2025-11-25T10:31:53.123Z", "director": "lb1", "event": "reload",
+                              "result": "ok", "by": 'eve "x"=1\\', "changed": "web dns"}
+    assert "\n" not in ev.line("vrrp", {"to": "MASTER\nevent=forged"}, 0, "lb1")
+    with pytest.raises(ValueError):
+        ev.line("rm -rf", {}, 0, "lb1")
+    with pytest.raises(ValueError):
+        ev.line("vrrp", {"event": "forged"}, 0, "lb1")
+
+
+def test_a_reload_event_is_recorded_for_the_metrics(ev, tmp_path, monkeypatch):
+    monkeypatch.setattr(ev, "STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(ev, "SYSLOG", str(tmp_path / "no-socket"))   # journald away: still recorded
+    assert ev.main(["reload", "result=failed", "by=ops"]) == 0
+    import json
+    data = json.loads((tmp_path / "last-reload.json").read_text())
+    assert data["result"] == "failed" and data["by"] == "ops" and data["time"] > 0
+    assert ev.main(["reload", "result=maybe"]) == 64
+    assert ev.main(["reload", "result"]) == 64
+
+
+def test_the_json_reading_for_the_status_report(m, vr):
+    out = m.as_json(m.collect(vr, CONFIG, PROC, {"VI_1": {"state": "MASTER"}}, {"eth1": {"198.51.100.10/24"}}, True,
+                              {"running": "a", "expected": "b"}, {"time": 5.0, "result": "ok"}, 1.0, restarts=2))
+    assert out["keepalived"] is True and out["restarts"] == 2 and out["vrrp"] == {"VI_1": "MASTER"}
+    assert {"vrrp_instance": "VI_1", "vip": "198.51.100.10", "held": True} in out["vips"]
+    assert out["drift"] is True and out["generation"] == {"running": "a", "expected": "b"}
+    assert out["last_reload"] == {"time": 5.0, "ok": True}
+    rs2 = next(r for r in out["real_servers"] if r["service"] == "web" and r["real_server"] == "203.0.113.22")
+    assert rs2["up"] is False and rs2["weight"] == -1 and rs2["port"] == 80 and rs2["real_port"] == 8080

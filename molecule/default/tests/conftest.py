@@ -6,7 +6,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "resources"))
 
-from labtest import LAB, REPO, Load, Watch, lab_host, probe, record  # noqa: E402,F401  (re-exported to the tests)
+from labtest import (  # noqa: E402,F401  (re-exported to the tests)
+    LAB, REPO, AlertWatch, Load, Watch, lab_host, probe, prom, record,
+)
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ RUNS = [
     ("maintenance-start", "maintenance.yml", ["-e", "director=DIRECTOR", "-e", "maintenance=start"], True),
     ("maintenance-end", "maintenance.yml", ["-e", "director=DIRECTOR", "-e", "maintenance=end"], True),
     ("reload", "reload.yml", [], True),
+    ("status", "status.yml", [], True),
 ]
 
 

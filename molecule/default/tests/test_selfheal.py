@@ -12,12 +12,14 @@ import time
 
 import pytest
 
-from conftest import Load, Watch, lab_host, record
+from conftest import AlertWatch, Load, Watch, lab_host, record
 
 VIP = "198.51.100.10"
 ADVERT_INT = 1
 SINGLE_HOLDER_GOAL_S = 3 * ADVERT_INT + 1
 RESTART_GOAL_S = 10
+# keepalived back (<= 2 s) + lvsfleet-metrics' write (5 s) + scrape (5 s) + rule evaluation (5 s), with margin.
+ALERT_GOAL_S = 30
 TIMEOUT_S = 1.0
 
 
@@ -80,12 +82,26 @@ def drill(victim: str, signal: str, seconds: float, min_requests: int, hold_s: f
                       pids_before)
     figures.update({k: result[k] for k in ("requests", "failed", "errors", "longest_gap_s", "rps")})
     figures["lost_pct"] = round(100 * result["failed"] / max(result["requests"], 1), 3)
+    figures["_t0"] = watches[victim].signalled_at
     return figures, result
 
 
 def test_keepalived_killed_on_the_master():
-    figures, result = drill("lb1", "KILL", seconds=25, min_requests=20000)
-    record("kill_master", file="selfheal.json", goal_single_holder_s=SINGLE_HOLDER_GOAL_S, **figures)
+    # Prometheus on the monitoring host must say so: keepalived died on lb1 and the VIP moved.
+    alerts = AlertWatch(150)
+    try:
+        figures, result = drill("lb1", "KILL", seconds=25, min_requests=20000)
+        t0 = figures.pop("_t0")
+        restarted = alerts.wait_for("LvsfleetKeepalivedRestarted", 90, instance="lb1")
+        moved = alerts.wait_for("LvsfleetVipMoved", 30, instance="lb1", vip=VIP)
+    finally:
+        alerts.close()
+    figures["alert_keepalived_restarted_after_s"] = None if restarted is None else round(restarted - t0, 1)
+    figures["alert_vip_moved_after_s"] = None if moved is None else round(moved - t0, 1)
+    record("kill_master", file="selfheal.json", goal_single_holder_s=SINGLE_HOLDER_GOAL_S,
+           goal_alert_s=ALERT_GOAL_S, **figures)
+    assert restarted is not None and 0 <= restarted - t0 <= ALERT_GOAL_S, figures  # not firing before the kill
+    assert moved is not None, figures
     assert figures["single_holder_after_s"] <= SINGLE_HOLDER_GOAL_S, figures
     assert figures["keepalived_back_s"] is not None and figures["keepalived_back_s"] <= RESTART_GOAL_S, figures
     assert result["failed"] * 1000 <= result["requests"], figures
@@ -93,6 +109,7 @@ def test_keepalived_killed_on_the_master():
 
 def test_keepalived_killed_on_the_backup():
     figures, result = drill("lb2", "KILL", seconds=18, min_requests=2000)
+    figures.pop("_t0")
     record("kill_backup", file="selfheal.json", **figures)
     assert figures["no_holder_samples"] == 0 and figures["two_holder_samples"] == 0, figures
     assert figures["keepalived_back_s"] is not None and figures["keepalived_back_s"] <= RESTART_GOAL_S, figures
@@ -101,6 +118,7 @@ def test_keepalived_killed_on_the_backup():
 
 def test_keepalived_stopped_on_the_master_for_20_s():
     figures, result = drill("lb1", "STOP", seconds=32, min_requests=2000, hold_s=20)
+    figures.pop("_t0")
     record("sigstop_master_20s", file="selfheal.json", goal_single_holder_s=SINGLE_HOLDER_GOAL_S, **figures)
     # The watchdog kills a keepalived stopped for 1 s; from then on it is the kill above.
     assert figures["single_holder_after_s"] <= SINGLE_HOLDER_GOAL_S, figures

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "resources"))
 
-from labtest import LAB, REPO, Load, lab_host, recap, record  # noqa: E402,F401  (re-exported to the tests)
+from labtest import LAB, REPO, AlertWatch, Load, lab_host, recap, record  # noqa: E402,F401  (re-exported to the tests)
 
 INVENTORY = REPO / "inventory" / "lab" / "hosts.yml"
 CHANGE = Path(__file__).resolve().parents[1] / "vars" / "change.yml"

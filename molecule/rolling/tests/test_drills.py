@@ -5,11 +5,13 @@ import re
 import subprocess
 import time
 
-from conftest import CHANGE, ENV, LAB, Load, playbook, playbook_argv, record, rest, table, vrrp
+from conftest import CHANGE, ENV, LAB, AlertWatch, Load, playbook, playbook_argv, record, rest, table, vrrp
 
 # The lab's web service checks: interval 2 s, 1 retry, 2 s timeout: out of the table within 2 x 1 + 2 + 1 s.
 CHECK_BOUND_S = 2 * 1 + 2 + 1
 CLIENT_TIMEOUT_S = 3.0
+# keepalived's verdict, then lvsfleet-metrics' write (5 s), a scrape (5 s), the rule's for (5 s) and its evaluation (5 s).
+ALERT_GOAL_S = 45
 # The roll's install step as ansible-playbook prints it (a task of the keepalived role's `roll` entry point).
 INSTALL_TASK = re.compile(r"TASK \[(keepalived : )?Install the validated configuration\]")
 
@@ -52,13 +54,17 @@ def test_backup_rebooted_in_the_middle_of_a_roll():
 
 def test_real_server_powered_off_and_back():
     rest()
+    alerts = AlertWatch(240)
     load = Load(min_requests=4000, timeout=CLIENT_TIMEOUT_S)
     t0 = time.monotonic()
     subprocess.run(LAB + ["power-off", "rs2"], check=True)
     wait("rs2 leaves the table", lambda: "203.0.113.22:8080" not in table("lb1").split("198.51.100.10:81")[0],
          60, 0.5)
     removed_s = round(time.monotonic() - t0, 1)
-    time.sleep(5)
+    # Prometheus on the monitoring host says so (keepalived's verdict, exported by lvsfleet-metrics).
+    fired = alerts.wait_for("LvsfleetRealServerDown", ALERT_GOAL_S, instance="lb1", real_server="203.0.113.22")
+    alert_s = None if fired is None else round(fired - t0, 1)
+    time.sleep(max(0.0, 5 - (time.monotonic() - t0 - removed_s)))
     subprocess.run(LAB + ["power-on", "rs2"], check=True)
     t1 = time.monotonic()
     wait("rs2 returns to the table", lambda: "203.0.113.22:8080" in table("lb1"), 180, 1)
@@ -67,9 +73,11 @@ def test_real_server_powered_off_and_back():
     result = load.stop()
     fails = result.get("failures_at_s") or []
     span = round(max(fails) - min(fails), 2) if fails else 0.0
+    alerts.close()
     record("real_server_power_off_on", removed_after_s=removed_s, returned_after_power_on_s=returned_s,
-           failure_span_s=span, bound_s=CHECK_BOUND_S + CLIENT_TIMEOUT_S,
+           failure_span_s=span, bound_s=CHECK_BOUND_S + CLIENT_TIMEOUT_S, alert_real_server_down_after_s=alert_s,
            **{k: result[k] for k in ("requests", "failed", "errors", "by_server")})
+    assert alert_s is not None, "LvsfleetRealServerDown did not fire for rs2 on lb1"
     # Requests fail only while keepalived has not yet seen rs2 die (plus the client's own timeout).
     assert span <= CHECK_BOUND_S + CLIENT_TIMEOUT_S + 1, result
     assert result["by_server"].get("rs2"), "rs2 served again after power-on"

@@ -918,6 +918,7 @@ KNOWN_VARIABLES = {
     "lvs_priority_overrides", "lvs_reload_method", "lvs_reload_fail_verify_on", "lvs_reload_verify_timeout",
     "lvs_reload_drain_timeout", "lvs_reload_vrrp_may_change", "lvs_bootstrap", "lvs_director_packages",
     "lvs_director_modules", "lvs_director_sysctl_profile", "lvs_director_sysctls_extra", "lvs_check_source",
+    "lvs_metrics_address",
 }
 DIRECTOR_SHARED = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts")
 
@@ -929,6 +930,17 @@ def check_variable_names(host: str, names) -> None:
             close = difflib.get_close_matches(name, sorted(KNOWN_VARIABLES), n=1, cutoff=0.8)
             raise ModelError(f"{host}: unknown variable {name!r}"
                              + (f" (did you mean {close[0]!r}?)" if close else " (lvsfleet reads no such variable)"))
+
+
+def metrics_address(host: str, value) -> str | None:
+    """lvs_metrics_address: the address node_exporter listens on and Prometheus scrapes (None: not set)."""
+    if value is None or value == "":
+        return None
+    addr = _parse_addr(value) if isinstance(value, str) else None
+    if addr is None:
+        raise ModelError(f"{host}: lvs_metrics_address: {_show(value)} is not an IP address (the address "
+                         f"node_exporter listens on and Prometheus scrapes)")
+    return str(addr)
 
 
 def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
