@@ -45,7 +45,8 @@ BRIDGE = "lvsfleet0"
 TAP_PREFIX = "lvsf-"
 QEMU_NAME_PREFIX = "lvsfleet-lab-"
 BOOT_TIMEOUT = int(os.environ.get("LVSFLEET_BOOT_TIMEOUT", "420"))
-GUEST_MEM_MB = {"directors": 512, "real_servers": 512}  # real servers: MariaDB beside the backends
+GUEST_MEM_MB = {"directors": 512, "real_servers": 512,  # real servers: MariaDB beside the backends
+                "clients": 640}  # the client: load generators, its own keepalived and Prometheus
 DEFAULT_MEM_MB = 384
 
 

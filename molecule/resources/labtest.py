@@ -92,17 +92,14 @@ while time.monotonic() - start < seconds:
 """
 
 
-class Watch:
-    """A director's addresses and keepalived PIDs over time, stamped on arrival with this host's clock
-    (so the timelines of several directors compare)."""
+class Stream:
+    """A script run on a lab host whose JSON lines are read as they come, each stamped with this host's clock
+    on arrival (so the timelines of several hosts compare); subclasses take them in `take`."""
 
-    def __init__(self, name: str, seconds: float, signal: str = "none", delay: float = 0, hold: float = 0):
-        self.samples: list[tuple[float, dict]] = []
-        self.signalled_at: float | None = None
-        self.proc = subprocess.Popen(LAB + ["ssh", name, "python3", "-u", "-", str(seconds), signal, str(delay),
-                                            str(hold)],
+    def __init__(self, host: str, script: str, *args: str):
+        self.proc = subprocess.Popen(LAB + ["ssh", host, "python3", "-u", "-", *args],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.proc.stdin.write(WATCH)
+        self.proc.stdin.write(script)
         self.proc.stdin.close()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -110,13 +107,28 @@ class Watch:
     def _read(self):
         for line in self.proc.stdout:
             try:
-                sample = json.loads(line)
+                item = json.loads(line)
             except ValueError:
                 continue
-            if sample.get("event") == "signal":
-                self.signalled_at = time.monotonic()
-            else:
-                self.samples.append((time.monotonic(), sample))
+            self.take(item, time.monotonic())
+
+    def take(self, item, at: float) -> None:
+        raise NotImplementedError
+
+
+class Watch(Stream):
+    """A director's addresses and keepalived PIDs over time."""
+
+    def __init__(self, name: str, seconds: float, signal: str = "none", delay: float = 0, hold: float = 0):
+        self.samples: list[tuple[float, dict]] = []
+        self.signalled_at: float | None = None
+        super().__init__(name, WATCH, str(seconds), signal, str(delay), str(hold))
+
+    def take(self, sample, at: float) -> None:
+        if sample.get("event") == "signal":
+            self.signalled_at = at
+        else:
+            self.samples.append((at, sample))
 
     def wait(self) -> list:
         self.proc.wait()
@@ -206,26 +218,16 @@ while time.monotonic() < end:
 """
 
 
-class AlertWatch:
-    """The alerts firing on the lab's Prometheus over time, stamped with this host's clock on arrival."""
+class AlertWatch(Stream):
+    """The alerts firing on the lab's Prometheus over time."""
 
     def __init__(self, seconds: float):
         self.seen: dict[tuple, float] = {}
-        self.proc = subprocess.Popen(LAB + ["ssh", "client", "python3", "-u", "-", PROMETHEUS, str(seconds)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.proc.stdin.write(ALERTS)
-        self.proc.stdin.close()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
+        super().__init__("client", ALERTS, PROMETHEUS, str(seconds))
 
-    def _read(self):
-        for line in self.proc.stdout:
-            try:
-                firing = json.loads(line)
-            except ValueError:
-                continue
-            for alert in firing:
-                self.seen.setdefault(tuple(alert), time.monotonic())
+    def take(self, firing, at: float) -> None:
+        for alert in firing:
+            self.seen.setdefault(tuple(alert), at)
 
     def first(self, alertname: str, **labels) -> float | None:
         """When an alert with that name (and instance / real_server / vip, if given) was first seen firing."""

@@ -71,20 +71,22 @@ FWM  6C760001 rr
 """
 
 
-@pytest.fixture(scope="module")
-def m():
-    loader = importlib.machinery.SourceFileLoader("lvsfleet_metrics", str(FILES / "lvsfleet-metrics"))
+def load(script: str):
+    """A director script (no .py suffix) as a module."""
+    loader = importlib.machinery.SourceFileLoader(script.replace("-", "_"), str(FILES / script))
     mod = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
     loader.exec_module(mod)
     return mod
+
+
+@pytest.fixture(scope="module")
+def m():
+    return load("lvsfleet-metrics")
 
 
 @pytest.fixture(scope="module")
 def vr():
-    loader = importlib.machinery.SourceFileLoader("vip_release", str(FILES / "vip-release"))
-    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
-    loader.exec_module(mod)
-    return mod
+    return load("vip-release")
 
 
 def samples(m, vr, running=True, held=("198.51.100.10/24",), gen=("a" * 16, "a" * 16), reload=None):
@@ -193,10 +195,7 @@ def test_events_between_two_snapshots(m, vr):
 
 @pytest.fixture(scope="module")
 def ev():
-    loader = importlib.machinery.SourceFileLoader("lvsfleet_event", str(FILES / "lvsfleet-event"))
-    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
-    loader.exec_module(mod)
-    return mod
+    return load("lvsfleet-event")
 
 
 def test_event_lines_are_stable_logfmt_and_read_back(ev):
