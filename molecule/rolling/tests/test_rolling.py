@@ -83,6 +83,7 @@ def test_rejected_config_stops_the_roll_before_any_director_changes():
 
 
 def test_verification_failure_rolls_that_director_back():
+    rest()  # lb2 must roll first: the negative control's restarts may have left VI_NOPREEMPT on lb2
     shas = {h: config_sha(h) for h in ("lb1", "lb2")}
     load = Load(min_requests=1500)
     # Back to the baseline, with verification on lb2 (BACKUP, rolled first) made to fail after its reload.
