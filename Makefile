@@ -72,7 +72,7 @@ lint: venv
 	yamllint .
 	ansible-lint --offline
 
-unit: venv promtool
+unit: setup
 	python -m pytest -q -p no:cacheprovider tests/unit
 
 # Molecule scenarios share one lab: booted once here, taken down at the end whatever happened.

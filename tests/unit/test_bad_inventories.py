@@ -108,9 +108,9 @@ def run_site(case, tmp: Path) -> subprocess.CompletedProcess:
         (inv / "services").mkdir()
         (inv / HEYE_PATH).write_text(case["heye"])
         common["heye_base_services"] = common.pop("lvs_services")
-        common["lvs_services"] = ("{{ heye_base_services + (lookup('ansible.builtin.file', inventory_dir ~ '/"
+        common["lvs_services"] = ("{{ [heye_base_services, (lookup('ansible.builtin.file', inventory_dir ~ '/"
                                   + HEYE_PATH + "') | ansible.builtin.from_yaml_all | lvs_services_from_k8s('"
-                                  + HEYE_PATH + "')) }}")
+                                  + HEYE_PATH + "'))] | ansible.builtin.flatten(levels=1) }}")
     (inv / "group_vars" / "all" / "lvs.yml").write_text(yaml.safe_dump(common))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"))

@@ -42,9 +42,16 @@ def test_split_brain_names_the_instance_and_its_masters():
 
 
 def test_adopted_text_is_never_evaluated_by_ansible(tmp_path):
-    """A hand-written keepalived.conf is untrusted: what adopt.yml carries (or reports) is marked unsafe, and a
-    '{{' can only reach the report, never the inventory (the model's grammars have no braces)."""
-    from ansible.utils.unsafe_proxy import AnsibleUnsafe
+    """A hand-written keepalived.conf is untrusted: Ansible's templar leaves what adopt.yml carries (or reports)
+    as it is, and a '{{' can only reach the report, never the inventory (the model's grammars have no braces)."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    templar = Templar(loader=DataLoader())
+    assert templar.template(trust_as_template("{{ 1 + 1 }}")) == 2  # the templar does evaluate trusted text
+
+    def kept_as_text(value):
+        return templar.template(value) == value
 
     from module_utils.lvsfleet import keepalived_adopt as ka
     from module_utils.lvsfleet import keepalived_conf as kc
@@ -54,8 +61,8 @@ def test_adopted_text_is_never_evaluated_by_ansible(tmp_path):
                     ' notify_master "/bin/x {{ lookup(\'pipe\', \'id\') }}"\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n')
     merged = filters.lvs_adopt_merge({"lb1": ka.adopt(kc.load(str(conf), host="lb1"), "lb1")})
     (entry,) = merged["report"]
-    assert "{{ lookup" in entry["directive"] and isinstance(entry["directive"], AnsibleUnsafe)
+    assert "{{ lookup" in entry["directive"] and kept_as_text(entry["directive"])
     files = filters.lvs_adopt_files(merged, {"lb1": {"ansible_host": "192.0.2.11"}})
-    assert all(isinstance(v, AnsibleUnsafe) for v in files.values())
+    assert all(kept_as_text(v) for v in files.values())
     assert "{{ lookup" in files["adopt-report.txt"]
     assert "{{" not in files["group_vars/directors/lvsfleet.yml"] and files["secrets"] == ""
