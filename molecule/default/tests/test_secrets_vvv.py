@@ -7,6 +7,7 @@ the TCP timeout, which a drain rightly waits for.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -68,3 +69,21 @@ def test_playbook_at_vvv_prints_no_secret(name, book, args, succeeds, secrets, d
     assert (p.returncode == 0) == succeeds, f"{book} {args}: rc {p.returncode} after {took} s\n{out[-4000:]}"
     assert "ESTABLISH" in out and "EXEC" in out, "not a -vvv run (no connection trace)"
     assert leaks(out, secrets) == [], f"{book} {args} at -vvv printed a secret"
+    if name == "site":
+        # The scenario's idempotence check (conftest runs this first): a second site.yml changes nothing, and a
+        # lab run prints no warning.
+        recap = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", out, re.M))
+        assert {"lb1", "lb2", "rs1", "rs2", "client"} <= set(recap), recap
+        assert all(n == "0" for n in recap.values()), f"site.yml again changed: {recap}\n{changed_tasks(out)}"
+        assert "[WARNING]" not in out, [line for line in out.splitlines() if "[WARNING]" in line]
+
+
+def changed_tasks(out: str) -> str:
+    """The TASK headers of the tasks that reported changed, for the failure message."""
+    task, hits = "", []
+    for line in out.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith("changed: ["):
+            hits.append(f"{task} {line[:120]}")
+    return "\n".join(hits)
