@@ -93,8 +93,10 @@ drills: setup
 	$(PY) lab/lab.py up
 	ansible-playbook playbooks/site.yml
 	rc=0; for s in $(DRILL_SCENARIOS); do LVSFLEET_KEEP_LAB=1 molecule test -s $$s || rc=1; done; \
-	ansible-playbook playbooks/site.yml \
-	  && python -m pytest -v -s -p no:cacheprovider molecule/rolling/tests/drill_failover.py || rc=1; \
+	ansible-playbook playbooks/site.yml || rc=1; \
+	LVSFLEET_DRILLS=1 python -m pytest -v -s -p no:cacheprovider molecule/default/tests/test_secrets_vvv.py \
+	  -k "not site" || rc=1; \
+	python -m pytest -v -s -p no:cacheprovider molecule/rolling/tests/drill_failover.py || rc=1; \
 	exit $$rc
 
 # IPVS benchmark in a lab director: module core vs ipvsadm-restore vs per-rule ipvsadm vs pyroute2.
