@@ -113,6 +113,39 @@ def test_an_unconfigured_director_has_no_instances(vr):
     assert vr.states("") == {}
 
 
+RTNL_PROBE = """
+import importlib.machinery, importlib.util, json, subprocess, sys
+loader = importlib.machinery.SourceFileLoader("vr", sys.argv[1])
+vr = importlib.util.module_from_spec(importlib.util.spec_from_loader("vr", loader))
+loader.exec_module(vr)
+for argv in (["link", "add", "t0", "type", "veth", "peer", "name", "t1"], ["link", "set", "t0", "up"],
+             ["addr", "add", "198.51.100.10/24", "dev", "t0"], ["addr", "add", "198.51.100.11/32", "dev", "t0"],
+             ["addr", "add", "2001:db8::5/64", "dev", "t0"], ["addr", "add", "203.0.113.9/24", "dev", "t1"]):
+    subprocess.run(["ip", *argv], check=True)
+out = {"held": sorted(vr.held("t0")), "missing": sorted(vr.held("t9")), "bad": sorted(vr.held("t0 x"))}
+out["deleted"] = [vr.delete(a, "t0") for a in ("198.51.100.11/32", "2001:db8::5/64", "198.51.100.11/32")]
+out["after"] = sorted(vr.held("t0"))
+out["other"] = sorted(vr.held("t1"))
+print(json.dumps(out))
+"""
+
+
+def test_addresses_are_listed_and_removed_over_rtnetlink():
+    """held() and delete() against the kernel, in a network namespace of their own."""
+    import json
+    probe = subprocess.run(["unshare", "-n", "python3", "-c", RTNL_PROBE, str(FILES / "vip-release")],
+                           capture_output=True, text=True)
+    if probe.returncode and "unshare" in probe.stderr and not os.environ.get("CI"):
+        pytest.skip(f"no network namespace here: {probe.stderr.strip()}")
+    assert probe.returncode == 0, probe.stderr
+    out = json.loads(probe.stdout)
+    assert out["held"] == ["198.51.100.10/24", "198.51.100.11/32", "2001:db8::5/64"]
+    assert out["missing"] == [] and out["bad"] == []
+    assert out["deleted"] == [True, True, False]       # the second delete of .11 is refused (not held)
+    assert out["after"] == ["198.51.100.10/24"]
+    assert out["other"] == ["203.0.113.9/24"]
+
+
 @pytest.mark.parametrize("name", ["VI_1.log", "VI_1.tmp", ".", "..", "-x", "a/b", "a b", ""])
 def test_vrrp_notify_refuses_names_outside_the_model_grammar(name):
     rc = subprocess.run(["sh", str(FILES / "vrrp-notify"), "INSTANCE", name, "MASTER", "100"]).returncode

@@ -87,19 +87,18 @@ def test_no_critical_alert_and_no_drift_at_rest():
 
 
 def test_the_journal_holds_the_events():
+    """Every line of the event log is one well-formed event; the self-healing drills left their VRRP and real
+    server events. (Reload events are checked where reloads happen: molecule/rolling/tests.)"""
     for name in DIRECTORS:
         lines = lab_host(name).check_output("journalctl -t lvsfleet-event -o cat --no-pager").splitlines()
         assert all(re.match(r"v=1 ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z director=\S+ event=\w+", ln)
                    for ln in lines), lines
         reloads = [ln for ln in lines if " event=reload " in ln]
-        assert reloads and all(re.search(r" result=(ok|failed) by=\S+ ", ln) for ln in reloads), lines
-        assert any(" services=" in ln for ln in reloads), reloads
-    # test_secrets_vvv's first drain is refused by verification on lb2 and rolled back.
-    lb2 = lab_host("lb2").check_output("journalctl -t lvsfleet-event -o cat --no-pager")
-    assert re.search(r"event=reload result=failed by=\S+ step=", lb2), lb2
+        assert all(re.search(r" result=(ok|failed) by=\S+ ", ln) for ln in reloads), reloads
     # The kill drills moved VI_LAB: lb1 went MASTER -> STOP -> ... -> MASTER.
     lb1 = lab_host("lb1").check_output("journalctl -t lvsfleet-event -o cat --no-pager")
     assert re.search(r"event=vrrp vrrp_instance=VI_LAB from=MASTER to=\w+", lb1), lb1
+    assert re.search(r"event=real_server_down service=\S+ real_server=\S+", lb1), lb1
 
 
 ENV = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")

@@ -1,6 +1,7 @@
 """Rolling changes under steady load, in order: the negative control first (a restart must show
 failures, or the load test is blind), then the rolling reload, its no-op re-run, and the failure modes.
 Baseline = inventory/lab; change = molecule/rolling/vars/change.yml."""
+import re
 import subprocess
 import time
 
@@ -9,6 +10,11 @@ from conftest import (CHANGE, ENV, LAB, Load, config_sha, lab_host, nopreempt_to
 
 CHANGE_ARG = f"@{CHANGE}"
 FAIL_MSG = "{}: rc {} after {} s\n{}"
+
+
+def events(name: str) -> list[str]:
+    """The director's event log (lvsfleet-event lines in the journal)."""
+    return lab_host(name).check_output("journalctl -t lvsfleet-event -o cat --no-pager").splitlines()
 
 
 def test_negative_control_restart_drops_requests():
@@ -43,6 +49,9 @@ def test_rolling_reload_under_load_drops_nothing():
         web = t.split("TCP  198.51.100.10:80", 1)[1].split("TCP", 1)[0]
         assert "203.0.113.22:8080" not in web and "Masq    3" in web, web
         assert {k: v["state"] for k, v in vrrp(h).items()} == {k: v["state"] for k, v in before[h].items()}
+        # The event log holds the reload: its result, who ran it, the services it changed.
+        reload_event = [ln for ln in events(h) if " event=reload " in ln][-1]
+        assert re.search(r" result=ok by=\S+ services=\S*~web", reload_event), reload_event
 
 
 def test_rolling_reload_again_changes_nothing():
@@ -103,6 +112,8 @@ def test_verification_failure_rolls_that_director_back():
     while layout("lb2") != before and time.monotonic() < deadline:
         time.sleep(1)
     assert layout("lb2") == before, "lb2 runs its previous config again"
+    failed = [ln for ln in events("lb2") if " event=reload " in ln][-1]
+    assert re.search(r" result=failed by=\S+ step=", failed), failed
     assert result["failed"] == 0, result
 
 
