@@ -6,6 +6,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # The lab's vault (VRRP auth): absolute, so molecule and testinfra find it from any directory.
 export ANSIBLE_VAULT_IDENTITY_LIST := lab@$(CURDIR)/inventory/lab/vault-password.lab
+# Scenarios live in molecule/ (in a collection root molecule would look in extensions/molecule/).
+export MOLECULE_GLOB := molecule/*/molecule.yml
 # Host packages: QEMU (TCG), image tools, what the venv needs, and keepalived (verify.yml tests every
 # director's rendered configuration with it on the controller, in a private network namespace).
 APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static xz-utils \
@@ -17,7 +19,7 @@ DEMO_VIP := 198.51.100.10:80
 # The client balances this VIP itself (role client_side, inventory/lab/group_vars/client_side).
 CLIENT_SIDE_VIP := 192.0.2.10:80
 
-.PHONY: setup apt venv promtool demo demo-client-side test lint unit molecule drills lab-up lab-down lab-status converge bench clean
+.PHONY: setup apt venv promtool demo demo-client-side test lint unit sanity molecule drills lab-up lab-down lab-status converge bench clean
 
 setup: apt venv promtool
 
@@ -75,6 +77,22 @@ lint: venv
 unit: setup
 	python -m pytest -q -p no:cacheprovider tests/unit
 
+# ansible-test sanity on the collection as it ships: built, installed under build/sanity/ansible_collections,
+# each test in a virtual environment of its own (--venv). ansible-test bootstraps pip there with a script it
+# downloads from a host this network does not reach; tests/tools/get_pip_offline.py stands in for it (pip
+# from the interpreter's ensurepip, then the pinned pip from the package index).
+SANITY_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+sanity: venv
+	rm -rf build/sanity build/dist
+	ansible-galaxy collection build --output-path build/dist .
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/sanity \
+	  ansible-galaxy collection install -p build/sanity build/dist/lvsfleet-lvs-*.tar.gz
+	@[ -f $(SANITY_PIP) ] || install -D -m 0644 tests/tools/get_pip_offline.py $(SANITY_PIP)
+	@# ansible-test lists the files to test with git: the copy gets a repository of its own (the checkout's
+	@# would hide it: build/ is ignored there), without ansible-test's own output.
+	cd build/sanity/ansible_collections/lvsfleet/lvs && echo tests/output/ > .gitignore && git init -q . && \
+	  git add -A && ansible-test sanity --venv --python 3.11
+
 # Molecule scenarios share one lab: booted once here, taken down at the end whatever happened.
 molecule: setup
 	$(PY) lab/lab.py up
@@ -82,7 +100,7 @@ molecule: setup
 	  LVSFLEET_KEEP_LAB=1 molecule test -s $$s || { rc=1; break; }; \
 	done; $(PY) lab/lab.py down; exit $$rc
 
-test: lint unit molecule
+test: lint unit sanity molecule
 
 # Fault drills too slow for every `make test` on this host (about 2 hours in all): rolling changes under
 # load (molecule `rolling`: eight steps, each a rolling reload of 2-9 min on emulated directors, ~75 min),

@@ -4,37 +4,18 @@
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import re
-import sys
-from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
-
-
-def _load_model():
-    return _load("model")
-
-
-def _load(module: str):
-    name = f"lvsfleet_{module}"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "module_utils" / "lvsfleet" / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt, model, status
 
 
 def lvs_normalize_services(services, var="lvs_services"):
     """Normalize and validate a list of services; raise naming variable, item and value."""
-    model = _load_model()
     try:
         return model.normalize_services(services, var)
     except model.ModelError as exc:
@@ -45,7 +26,6 @@ def lvs_normalize_vrrp(instances, hosts=None, var="lvs_vrrp_instances", scripts=
     """Validate VRRP instances (ids, one MASTER, families, peers); `hosts`: the directors (names, or
     {name: lvs_vrrp_unicast_ip}); `scripts`: lvs_vrrp_scripts (raw), which track_scripts may name;
     `services`: normalized services, whose VIPs the instances must hold."""
-    model = _load_model()
     try:
         checked = model.normalize_vrrp_scripts(scripts) if scripts is not None else None
         return model.normalize_vrrp_instances(instances, hosts, var, checked, services)
@@ -55,7 +35,6 @@ def lvs_normalize_vrrp(instances, hosts=None, var="lvs_vrrp_instances", scripts=
 
 def lvs_normalize_vrrp_scripts(scripts, var="lvs_vrrp_scripts"):
     """Validate vrrp_script definitions (argv lists, intervals, weights)."""
-    model = _load_model()
     try:
         return model.normalize_vrrp_scripts(scripts, var)
     except model.ModelError as exc:
@@ -64,7 +43,6 @@ def lvs_normalize_vrrp_scripts(scripts, var="lvs_vrrp_scripts"):
 
 def lvs_services_from_k8s(docs, source="k8s"):
     """HeYe-style Service + Endpoints documents (e.g. `lookup('file', f) | from_yaml_all`) -> services."""
-    model = _load_model()
     try:
         return model.services_from_k8s(list(docs), source)
     except model.ModelError as exc:
@@ -73,7 +51,6 @@ def lvs_services_from_k8s(docs, source="k8s"):
 
 def lvs_real_server_states(services, states):
     """Normalized services with real-server states overridden ({address or address:port: state})."""
-    model = _load_model()
     try:
         return model.apply_real_server_states(services, states)
     except model.ModelError as exc:
@@ -82,7 +59,6 @@ def lvs_real_server_states(services, states):
 
 def lvs_real_server_vips(services, addresses):
     """Normalized services + this host's addresses -> the DR/TUN VIPs it must accept."""
-    model = _load_model()
     try:
         return model.real_server_vips(services, addresses)
     except (model.ModelError, ValueError) as exc:
@@ -120,7 +96,6 @@ def lvs_removed_real_servers(kernel_services, services):
 def lvs_traffic_services(kernel_services):
     """Kernel services (lvs_ipvs_info's `services`) that carry client traffic: the fwmark services of
     forwarding-path checks (marks lvsfleet reserves for them) left out. Drains and waits act on these only."""
-    model = _load_model()
     low, high = model.CHECK_FWMARK_BASE, model.CHECK_FWMARK_BASE + model.CHECK_FWMARK_COUNT
     return [ks for ks in kernel_services or [] if not low <= (ks.get("fwmark") or 0) < high]
 
@@ -134,7 +109,6 @@ def lvs_check_inventory(hostvars, groups):
     """The pre-flight gate over the whole inventory: lvs_* variable names on every host, every director's
     variables, every real server's DR/TUN VIPs. Returns a summary (counts); raises naming the variable, the
     item and the value (see model.check_inventory). Secrets stay inside: nothing of the model is returned."""
-    model = _load_model()
     try:
         for host in groups.get("all", []):
             model.check_variable_names(host, list(hostvars[host]))
@@ -258,7 +232,7 @@ def lvs_unicast_sources(directors, hostvars):
 def lvs_adopt_merge(results):
     """{director: lvs_keepalived_adopt's inventory} -> one inventory for the group (see keepalived_adopt.merge),
     checked by the model: what the model refuses fails here, before anything is written."""
-    adopt, model = _load("keepalived_adopt"), _load_model()
+    adopt = keepalived_adopt
     results = json.loads(json.dumps(dict(results)))  # plain str/int/dict/list, not Ansible's wrappers
     try:
         merged = adopt.merge(results)
@@ -318,7 +292,6 @@ def lvs_adopt_files(merged, connection):
 
 def lvs_client_side_services(services, selection, local=None, sources=None):
     """The raw services a client-side host balances (see model.client_side_services); raise naming the item."""
-    model = _load_model()
     try:
         return model.client_side_services(services, selection, local, sources)
     except model.ModelError as exc:
@@ -352,15 +325,15 @@ def lvs_status_readings(directors, hostvars):
 
 
 def lvs_status_report(readings, events=20):
-    return _load("status").report(readings, events=int(events))
+    return status.report(readings, events=int(events))
 
 
 def lvs_status_table(report):
-    return _load("status").table(report)
+    return status.table(report)
 
 
 def lvs_status_page(report):
-    return _load("status").page(report)
+    return status.page(report)
 
 
 class FilterModule:

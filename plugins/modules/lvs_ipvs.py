@@ -1,5 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: lvsfleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Declarative IPVS: make the kernel's virtual services match a list, over netlink or ipvsadm."""
 
 from __future__ import annotations
@@ -53,16 +55,18 @@ options:
         required: true
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status it predicts without changing the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change, in check mode) with C(--diff).
     support: full
     details: before and after in C(ipvsadm-save -n) form.
-author: lvsfleet
+author: lvsfleet maintainers (@lvsfleet)
 """
 
 EXAMPLES = r"""
 - name: Web VIP over two NAT real servers
-  lvs_ipvs:
+  lvsfleet.lvs.lvs_ipvs:
     services:
       - name: web
         vip: 198.51.100.10
@@ -73,7 +77,7 @@ EXAMPLES = r"""
           - {address: 203.0.113.22, port: 8080}
 
 - name: Exactly these services, nothing else
-  lvs_ipvs:
+  lvsfleet.lvs.lvs_ipvs:
     services: "{{ lvs_services }}"
     purge: true
 """
@@ -95,13 +99,13 @@ backend:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lvsfleet.ipvs_backend import (
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_backend import (
     BACKEND_CHOICES, fail_after_writes, failures_text, open_backend,
 )
-from ansible.module_utils.lvsfleet.ipvs_state import (
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import (
     StateError, apply_to_table, diff, from_model, no_gc, render, restore_script,
 )
-from ansible.module_utils.lvsfleet.model import ModelError, normalize_services
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import ModelError, normalize_services
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: lvsfleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The kernel's IPVS table, with stats and connection counts, as facts."""
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ options:
     default: auto
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status it predicts without changing the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change, in check mode) with C(--diff).
     support: none
-author: lvsfleet
+author: lvsfleet maintainers (@lvsfleet)
 """
 
 EXAMPLES = r"""
 - name: Read IPVS
-  lvs_ipvs_info:
+  lvsfleet.lvs.lvs_ipvs_info:
   register: ipvs
 
 - name: Active connections of the first service's first real server
@@ -101,8 +105,8 @@ backend:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lvsfleet.ipvs_backend import BACKEND_CHOICES, open_backend
-from ansible.module_utils.lvsfleet.ipvs_state import describe_table, render
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_backend import BACKEND_CHOICES, open_backend
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import describe_table, render
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: lvsfleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One real server of one IPVS service: add, change weight, drain (and wait), remove."""
 
 from __future__ import annotations
@@ -78,15 +80,17 @@ options:
     default: auto
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status it predicts without changing the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change, in check mode) with C(--diff).
     support: full
-author: lvsfleet
+author: lvsfleet maintainers (@lvsfleet)
 """
 
 EXAMPLES = r"""
 - name: Drain rs1 from the web service and wait for its connections to end
-  lvs_ipvs_real_server:
+  lvsfleet.lvs.lvs_ipvs_real_server:
     vip: 198.51.100.10
     port: 80
     address: 203.0.113.21
@@ -121,10 +125,10 @@ import time
 from dataclasses import replace
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lvsfleet.ipvs_backend import (
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_backend import (
     BACKEND_CHOICES, fail_after_writes, failures_text, open_backend,
 )
-from ansible.module_utils.lvsfleet.ipvs_state import (
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import (
     FWD_BY_NAME, PROTO_BY_NAME, Dest, Plan, ServiceKey, hostport, render, apply_to_table,
 )
 

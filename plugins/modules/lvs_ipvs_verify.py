@@ -1,5 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: lvsfleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Wait until the kernel's IPVS table matches the service model (allowing for health checks)."""
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ options:
     type: dict
     default: {}
   baseline:
-    description: The C(saved) text (ipvsadm-save form) returned by M(lvs_ipvs_info) before the change.
+    description: The C(saved) text (ipvsadm-save form) returned by M(lvsfleet.lvs.lvs_ipvs_info) before the change.
     type: str
     default: ""
   timeout:
@@ -37,15 +39,17 @@ options:
     default: auto
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status it predicts without changing the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change, in check mode) with C(--diff).
     support: none
-author: lvsfleet
+author: lvsfleet maintainers (@lvsfleet)
 """
 
 EXAMPLES = r"""
 - name: Verify the table after a reload
-  lvs_ipvs_verify:
+  lvsfleet.lvs.lvs_ipvs_verify:
     services: "{{ lvs_services }}"
     baseline: "{{ before.saved }}"
 """
@@ -68,11 +72,11 @@ backend:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lvsfleet.ipvs_backend import BACKEND_CHOICES, open_backend
-from ansible.module_utils.lvsfleet.ipvs_ipvsadm import parse_save
-from ansible.module_utils.lvsfleet.ipvs_state import from_model
-from ansible.module_utils.lvsfleet.model import ModelError, apply_real_server_states, normalize_services
-from ansible.module_utils.lvsfleet.verify import problems, sorry_servers, unhealthy_in
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_backend import BACKEND_CHOICES, open_backend
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_ipvsadm import parse_save
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import from_model
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import ModelError, apply_real_server_states, normalize_services
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.verify import problems, sorry_servers, unhealthy_in
 
 
 def main() -> None:

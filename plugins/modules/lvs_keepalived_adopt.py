@@ -1,5 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: lvsfleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read a director's hand-written keepalived.conf (or its live IPVS table) as lvsfleet inventory."""
 from __future__ import annotations
 
@@ -29,14 +31,18 @@ options:
     choices: [auto, keepalived, ipvs]
     default: auto
 attributes:
-  check_mode: {support: full}
-  diff_mode: {support: none}
-author: lvsfleet
+  check_mode:
+    description: Can run in check mode and return the changed status it predicts without changing the target.
+    support: full
+  diff_mode:
+    description: Returns details on what has changed (or would change, in check mode) with C(--diff).
+    support: none
+author: lvsfleet maintainers (@lvsfleet)
 """
 
 EXAMPLES = r"""
 - name: Read lb1's hand-written configuration
-  lvs_keepalived_adopt:
+  lvsfleet.lvs.lvs_keepalived_adopt:
     host: "{{ inventory_hostname }}"
   register: adopted
   no_log: true
@@ -61,11 +67,11 @@ files:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lvsfleet import keepalived_adopt, keepalived_conf
-from ansible.module_utils.lvsfleet.ipvs_backend import open_backend
-from ansible.module_utils.lvsfleet.ipvs_ipvsadm import IpvsadmError
-from ansible.module_utils.lvsfleet.ipvs_netlink import NetlinkError
-from ansible.module_utils.lvsfleet.ipvs_state import describe_table
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt, keepalived_conf
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_backend import open_backend
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_ipvsadm import IpvsadmError
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_netlink import NetlinkError
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import describe_table
 
 
 def main() -> None:
@@ -80,7 +86,7 @@ def main() -> None:
     if source == "auto":
         source = "keepalived" if os.path.exists(p["path"]) else "ipvs"
     if source == "ipvs":
-        ipvs, _ = open_backend(module, "auto")
+        ipvs = open_backend(module, "auto")[0]
         try:
             services, report = keepalived_adopt.services_from_ipvs(describe_table(ipvs.read_table()))
         except (NetlinkError, IpvsadmError) as exc:

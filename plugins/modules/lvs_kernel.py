@@ -1,5 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: lvsfleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Kernel modules and sysctls for a load-balancer host, loaded now and persisted, in one call."""
 
 from __future__ import annotations
@@ -41,15 +43,17 @@ options:
     default: /etc/sysctl.d/90-lvsfleet.conf
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status it predicts without changing the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change, in check mode) with C(--diff).
     support: full
-author: lvsfleet
+author: lvsfleet maintainers (@lvsfleet)
 """
 
 EXAMPLES = r"""
 - name: IPVS modules and sysctls
-  lvs_kernel:
+  lvsfleet.lvs.lvs_kernel:
     modules: [ip_vs, ip_vs_rr, ip_vs_wrr]
     sysctls:
       net.ipv4.ip_forward: 1
@@ -167,8 +171,8 @@ def main() -> None:
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     for key in p["sysctls"]:
-        if not key or "/" in key or ".." in key or not all(part.replace("-", "").replace("_", "").isalnum()
-                                                          for part in key.split(".")):
+        words = key.split(".")
+        if not key or "/" in key or ".." in key or not all(w.replace("-", "").replace("_", "").isalnum() for w in words):
             module.fail_json(msg=f"sysctls: {key!r} is not a sysctl key (dotted form, e.g. net.ipv4.ip_forward)")
     modprobe = module.get_bin_path("modprobe", required=True)
 

@@ -1,5 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: lvsfleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Join a worker that accepts only a password: install a public key over SSH (paramiko), host key checked."""
 from __future__ import annotations
 
@@ -47,7 +49,29 @@ options:
     description: Seconds for the TCP connect and the SSH handshake.
     type: int
     default: 30
-author: lvsfleet
+author: lvsfleet maintainers (@lvsfleet)
+"""
+
+EXAMPLES = r"""
+- name: Authorize the management key on a worker that accepts only a password
+  lvsfleet.lvs.lvs_ssh_password:
+    host: 192.0.2.21
+    user: admin
+    password: "{{ vault_initial_password }}"
+    host_key_fingerprint: SHA256:3q2+7wXyZ0aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456
+    key: "{{ lookup('ansible.builtin.file', '~/.ssh/lvsfleet_ed25519.pub') }}"
+  delegate_to: localhost
+
+- name: Prove that the worker no longer accepts the password
+  lvsfleet.lvs.lvs_ssh_password:
+    host: 192.0.2.21
+    user: admin
+    password: "{{ vault_initial_password }}"
+    host_key_fingerprint: SHA256:3q2+7wXyZ0aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456
+    state: probe
+  delegate_to: localhost
+  register: probe
+  failed_when: probe.accepted
 """
 
 RETURN = r"""
@@ -104,7 +128,7 @@ def main():
             port=dict(type="int", default=22),
             user=dict(type="str", required=True),
             password=dict(type="str", required=True, no_log=True),
-            host_key_fingerprint=dict(type="str", required=True),
+            host_key_fingerprint=dict(type="str", required=True, no_log=False),  # public, not a secret
             key=dict(type="str", no_log=False),
             state=dict(type="str", choices=["present", "probe"], default="present"),
             timeout=dict(type="int", default=30),

@@ -1,5 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: lvsfleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """VIP addresses on an interface, over rtnetlink (no `ip` command, no shell)."""
 
 from __future__ import annotations
@@ -33,15 +35,17 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status it predicts without changing the target.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change, in check mode) with C(--diff).
     support: full
-author: lvsfleet
+author: lvsfleet maintainers (@lvsfleet)
 """
 
 EXAMPLES = r"""
 - name: VIP on a dummy device of a DR real server
-  lvs_vip:
+  lvsfleet.lvs.lvs_vip:
     interface: lvs0
     addresses: [198.51.100.20]
     create: true
@@ -65,8 +69,8 @@ created:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.lvsfleet.ipvs_netlink import NetlinkError
-from ansible.module_utils.lvsfleet.rtnl import RT_SCOPE_HOST, RT_SCOPE_UNIVERSE, Rtnl
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_netlink import NetlinkError
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.rtnl import RT_SCOPE_HOST, RT_SCOPE_UNIVERSE, Rtnl
 
 
 def main() -> None:

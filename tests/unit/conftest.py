@@ -1,12 +1,13 @@
-"""Unit tests: no root, no network. plugins/ is importable as a plain package tree."""
+"""Unit tests: no root, no network. The checkout is importable as the collection it is (ansible_collections.lvsfleet.lvs,
+through the .collections link)."""
 import os
 import sys
 from pathlib import Path
 
 from hypothesis import settings
 
-PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
-sys.path.insert(0, str(PLUGINS))
+COLLECTIONS = Path(__file__).resolve().parents[2] / ".collections"
+sys.path.insert(0, str(COLLECTIONS))
 
 # Property tests: CI runs a fixed set of examples (a red build is then reproducible, not luck); a developer
 # run explores new ones. LVSFLEET_HYPOTHESIS=deep explores ten times as many.

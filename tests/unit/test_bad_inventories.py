@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from module_utils.lvsfleet.model import (ModelError, check_inventory, check_variable_names, client_side_services,
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import (ModelError, check_inventory, check_variable_names, client_side_services,
                                          metrics_address, services_from_k8s)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,7 +109,7 @@ def run_site(case, tmp: Path) -> subprocess.CompletedProcess:
         (inv / HEYE_PATH).write_text(case["heye"])
         common["heye_base_services"] = common.pop("lvs_services")
         common["lvs_services"] = ("{{ [heye_base_services, (lookup('ansible.builtin.file', inventory_dir ~ '/"
-                                  + HEYE_PATH + "') | ansible.builtin.from_yaml_all | lvs_services_from_k8s('"
+                                  + HEYE_PATH + "') | ansible.builtin.from_yaml_all | lvsfleet.lvs.lvs_services_from_k8s('"
                                   + HEYE_PATH + "'))] | ansible.builtin.flatten(levels=1) }}")
     (inv / "group_vars" / "all" / "lvs.yml").write_text(yaml.safe_dump(common))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from module_utils.lvsfleet import ipvs_netlink as nl
-from module_utils.lvsfleet import rtnl
-from module_utils.lvsfleet.ipvs_ipvsadm import IpvsadmError, parse_save
-from module_utils.lvsfleet.ipvs_state import Plan, Service, ServiceKey
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import ipvs_netlink as nl
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import rtnl
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_ipvsadm import IpvsadmError, parse_save
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import Plan, Service, ServiceKey
 
 REC = json.loads((Path(__file__).parent / "fixtures" / "netlink_replies.json").read_text())
 SEED = int(os.environ.get("LVSFLEET_FUZZ_SEED", "20261124"))

@@ -155,7 +155,7 @@ def test_vrrp_notify_refuses_names_outside_the_model_grammar(name):
 def test_vrrp_notify_and_the_model_agree_on_names():
     import re
 
-    from module_utils.lvsfleet import model
+    from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import model
 
     vr = load("vip-release")
     assert model._VRRP_NAME.pattern == vr.VRRP_NAME.pattern

@@ -1,11 +1,9 @@
 """Controller filters that keep secrets out of previews and module arguments."""
-import importlib.util
 from pathlib import Path
 
+from ansible_collections.lvsfleet.lvs.plugins.filter import lvs as filters
+
 REPO = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("lvs_filters", REPO / "plugins" / "filter" / "lvs.py")
-filters = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(filters)
 
 LIVE = "vrrp_instance VI_1 {\n    authentication {\n        auth_type PASS\n        auth_pass 0ld-s3c\n    }\n}\n"
 
@@ -53,8 +51,8 @@ def test_adopted_text_is_never_evaluated_by_ansible(tmp_path):
     def kept_as_text(value):
         return templar.template(value) == value
 
-    from module_utils.lvsfleet import keepalived_adopt as ka
-    from module_utils.lvsfleet import keepalived_conf as kc
+    from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt as ka
+    from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_conf as kc
 
     conf = tmp_path / "keepalived.conf"
     conf.write_text('vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 150\n'

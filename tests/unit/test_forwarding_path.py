@@ -4,11 +4,11 @@ import socket
 
 import pytest
 
-from filter.lvs import lvs_without_checks
-from module_utils.lvsfleet import keepalived_adopt as ka
-from module_utils.lvsfleet import keepalived_conf as kc
-from module_utils.lvsfleet.ipvs_state import FWD_BY_NAME, ServiceKey, from_model
-from module_utils.lvsfleet.model import CHECK_FWMARK_BASE, ModelError, client_side_services, normalize_services
+from ansible_collections.lvsfleet.lvs.plugins.filter.lvs import lvs_without_checks
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt as ka
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_conf as kc
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import FWD_BY_NAME, ServiceKey, from_model
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import CHECK_FWMARK_BASE, ModelError, client_side_services, normalize_services
 from test_keepalived_adopt import render as render_adopted
 from test_keepalived_render import block, render
 

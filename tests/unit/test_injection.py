@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from module_utils.lvsfleet.keepalived_conf import ConfError, parse
-from module_utils.lvsfleet.model import (
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.keepalived_conf import ConfError, parse
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import (
     ModelError, _netmask, check_inventory, normalize_services, normalize_vrrp_instances, normalize_vrrp_scripts,
     services_from_k8s,
 )

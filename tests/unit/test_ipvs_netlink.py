@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from module_utils.lvsfleet import ipvs_netlink as nl
-from module_utils.lvsfleet.ipvs_ipvsadm import parse_save
-from module_utils.lvsfleet.ipvs_state import (
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import ipvs_netlink as nl
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_ipvsadm import parse_save
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import (
     FWD_DROUTE, FWD_MASQ, FWD_TUNNEL, SVC_F_ONEPACKET, SVC_F_PERSISTENT, SVC_F_SCHED1, SVC_F_SCHED2, Dest, Plan,
     Service, ServiceKey, render,
 )

@@ -1,8 +1,8 @@
 """Desired state from the model, and the diff: exactly the writes needed, nothing more."""
 import socket
 
-from module_utils.lvsfleet.ipvs_state import Plan, apply_to_table, diff, from_model, render, restore_script
-from module_utils.lvsfleet.model import normalize_services
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import Plan, apply_to_table, diff, from_model, render, restore_script
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import normalize_services
 
 
 def table(services):

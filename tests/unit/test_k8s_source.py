@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from module_utils.lvsfleet.model import ModelError, normalize_services, services_from_k8s
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import ModelError, normalize_services, services_from_k8s
 
 SHOP = list(yaml.safe_load_all((Path(__file__).resolve().parents[2] / "inventory" / "lab" / "services" /
                                 "shop.yaml").read_text()))

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from module_utils.lvsfleet import keepalived_adopt as ka
-from module_utils.lvsfleet import keepalived_conf as kc
-from module_utils.lvsfleet.model import ModelError, normalize_services, normalize_vrrp_instances, \
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt as ka
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_conf as kc
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import ModelError, normalize_services, normalize_vrrp_instances, \
     normalize_vrrp_scripts
 from test_keepalived_render import ROLE_VARS, environment
 from test_keepalived_render import render as render_lab

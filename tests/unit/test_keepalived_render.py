@@ -14,7 +14,7 @@ from ansible.plugins.filter.core import FilterModule as CoreFilters
 from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
 from ansible.plugins.test.core import TestModule as CoreTests
 
-from module_utils.lvsfleet.model import normalize_services, normalize_vrrp_instances
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import normalize_services, normalize_vrrp_instances
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "keepalived"

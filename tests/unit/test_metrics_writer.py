@@ -201,7 +201,7 @@ def ev():
 def test_event_lines_are_stable_logfmt_and_read_back(ev):
     text = ev.line("reload", {"result": "ok", "by": 'eve "x"=1\\', "changed": "web dns"}, 1764066713.1234, "lb1")
     assert text.startswith("v=1 ts=2025-11-25T10:31:53.123Z director=lb1 event=reload result=ok ")
-    from module_utils.lvsfleet.status import parse_event   # the status report reads the journal with it
+    from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.status import parse_event   # the status report reads the journal with it
     assert parse_event(text) == {"v": "1", "ts": "2025-11-25T10:31:53.123Z", "director": "lb1", "event": "reload",
                               "result": "ok", "by": 'eve "x"=1\\', "changed": "web dns"}
     assert "\n" not in ev.line("vrrp", {"to": "MASTER\nevent=forged"}, 0, "lb1")

@@ -1,7 +1,7 @@
 """The service model: defaults for a minimal service, and exact messages for bad inventory."""
 import pytest
 
-from module_utils.lvsfleet.model import ModelError, normalize_services
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import ModelError, normalize_services
 
 MINIMAL = {"name": "web", "vip": "198.51.100.10", "port": 80, "real_servers": ["203.0.113.21", "203.0.113.22"]}
 

@@ -11,17 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import module_utils.lvsfleet as pkg
-from module_utils.lvsfleet import ipvs_backend, ipvs_netlink, ipvs_state, model
-from module_utils.lvsfleet.ipvs_state import Dest, Service, ServiceKey, apply_to_table, render
-
-# The modules import `ansible.module_utils.lvsfleet.*`: point those names at the tree under test.
-import ansible.module_utils  # noqa: E402,F401  (the real package; only the lvsfleet part is aliased)
-
-sys.modules["ansible.module_utils.lvsfleet"] = pkg
-for name, mod in (("ipvs_backend", ipvs_backend), ("ipvs_netlink", ipvs_netlink), ("ipvs_state", ipvs_state),
-                  ("model", model)):
-    sys.modules[f"ansible.module_utils.lvsfleet.{name}"] = mod
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import ipvs_backend, ipvs_netlink, ipvs_state, model
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import Dest, Service, ServiceKey, apply_to_table, render
 
 MODULES = Path(__file__).resolve().parents[2] / "plugins" / "modules"
 

@@ -2,11 +2,11 @@
 (allowing for health checks), real-server state overrides, what a change removes, DR/TUN VIPs."""
 import pytest
 
-from module_utils.lvsfleet.ipvs_state import from_model
-from module_utils.lvsfleet.model import (CHECK_FWMARK_BASE, ModelError, apply_real_server_states, normalize_services,
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import from_model
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import (CHECK_FWMARK_BASE, ModelError, apply_real_server_states, normalize_services,
                                          real_server_vips)
-from module_utils.lvsfleet.verify import problems, sorry_servers, unhealthy_in
-from filter.lvs import lvs_removed_real_servers, lvs_traffic_services
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.verify import problems, sorry_servers, unhealthy_in
+from ansible_collections.lvsfleet.lvs.plugins.filter.lvs import lvs_removed_real_servers, lvs_traffic_services
 
 WEB = {"name": "web", "vip": "198.51.100.10", "port": 80, "scheduler": "rr",
        "real_servers": [{"address": "203.0.113.21", "port": 8080}, {"address": "203.0.113.22", "port": 8080}]}
@@ -83,7 +83,7 @@ def test_one_vip_cannot_be_both_dr_and_tun_on_a_real_server():
 
 
 def test_kernel_overrides_apply_below_their_version_only():
-    from modules.lvs_kernel import effective_sysctls, kernel_version
+    from ansible_collections.lvsfleet.lvs.plugins.modules.lvs_kernel import effective_sysctls, kernel_version
     assert kernel_version("6.1.0-26-amd64") == (6, 1, 0) and kernel_version("5.10") == (5, 10, 0)
     base = {"net.ipv4.vs.conn_reuse_mode": 1, "net.ipv4.vs.sloppy_tcp": 0}
     old = [{"below": "5.9", "sysctls": {"net.ipv4.vs.conn_reuse_mode": 0}}]

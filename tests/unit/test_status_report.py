@@ -3,7 +3,7 @@ import html.parser
 
 import pytest
 
-from module_utils.lvsfleet import status
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import status
 
 EVENT = ('v=1 ts=2026-11-25T10:31:53.123Z director=lb1 event=reload result=ok by=ops services=~web '
          'generation=0123456789abcdef')

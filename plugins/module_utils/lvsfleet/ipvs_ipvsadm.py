@@ -153,7 +153,7 @@ class IpvsadmBackend:
                 af = socket.AF_INET6 if "IPv6" in line else socket.AF_INET
                 current = table.get(ServiceKey(af=af, fwmark=int(tok[1])))
             elif tok[0] == "->" and current is not None and len(tok) >= 6 and tok[1] != "RemoteAddress:Port":
-                addr, port, _ = split_hostport(tok[1])
+                addr, port = split_hostport(tok[1])[:2]
                 d = current.dests.get((addr, port))
                 if d:
                     d.u_thresh, d.l_thresh = int(tok[2]), int(tok[3])

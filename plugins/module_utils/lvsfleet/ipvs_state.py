@@ -369,6 +369,6 @@ def describe_table(table) -> list[dict]:
                 "tunnel": TUN_NAME.get(d.tun_type) if d.fwd == 2 else None,
                 "active_conns": d.active_conns, "inact_conns": d.inact_conns, "persist_conns": d.persist_conns,
                 "stats": d.stats,
-            } for _, d in sorted(s.dests.items())],
+            } for _key, d in sorted(s.dests.items())],
         })
     return out

@@ -464,10 +464,10 @@ class _Adopter:
         hc = svc["health_check"]
         connect_ip, bindto = hc.pop("_connect_ip", None), hc.pop("_bindto", None)
         hc.pop("_fwmark", None)
-        if connect_ip is None and bindto is None and not any((c or {}).get("_fwmark") for _, c in checks):
+        if connect_ip is None and bindto is None and not any((c or {}).get("_fwmark") for _name, c in checks):
             return
         vip = (svc.get("vips") or [svc.get("vip")])[0]
-        marks = [(c or {}).get("_fwmark") for _, c in checks]
+        marks = [(c or {}).get("_fwmark") for _name, c in checks]
         if (connect_ip is not None and vip is not None and _is_addr(connect_ip) and _is_addr(vip)
                 and ipaddress.ip_address(connect_ip) == ipaddress.ip_address(vip) and bindto and all(marks)):
             hc["via"] = "forwarding"
@@ -481,7 +481,7 @@ class _Adopter:
 
     def one_check(self, node: Node, checks, rss, delay_loop: int):
         """The service's health check: every real server's checker must be the same (but for its port)."""
-        kinds = [c for _, c in checks]
+        kinds = [c for _name, c in checks]
         first = kinds[0]
 
         def but_port(c):
@@ -712,7 +712,7 @@ def _paths_by_meaning(services: dict) -> None:
     paths = {}
     for key, svc in services.items():
         if key[0] == "fwmark" and len(svc["real_servers"]) == 1:
-            ((addr, _), rs), = svc["real_servers"].items()
+            ((addr, _port), rs), = svc["real_servers"].items()
             if rs["check"] is None:
                 paths[key[1]] = f"path {svc.get('lb_kind', 'NAT')} {addr}"
     used = set()
@@ -735,8 +735,8 @@ def _rs_meaning(node: Node, vhost) -> dict:
             rs["inhibit_on_failure"] = True
         elif c.keyword in CHECKERS and c.children is not None and rs["check"] is None:
             kind = c.keyword
-            chk = {"type": kind, "connect_port": node.args[1] if len(node.args) > 1 else "", "retry": str(KA_MISC_RETRY if kind == "MISC_CHECK"
-                                                                            else KA_RETRY),
+            retry = KA_MISC_RETRY if kind == "MISC_CHECK" else KA_RETRY
+            chk = {"type": kind, "connect_port": node.args[1] if len(node.args) > 1 else "", "retry": str(retry),
                    "delay_before_retry": str(KA_DELAY_BEFORE_RETRY)}
             if kind != "MISC_CHECK":
                 chk["connect_timeout"] = str(KA_CONNECT_TIMEOUT)

@@ -117,7 +117,7 @@ def _fullmatch(pattern: re.Pattern, value) -> bool:
 
 def _int(where: str, value, lo: int, hi: int, field: str = "") -> int:
     """`where` + `field` name the item; the message is built only when the value is bad."""
-    if type(value) is int and lo <= value <= hi:  # the common case, kept cheap for big tables
+    if isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi:  # the common case
         return value
     if field:
         where = f"{where}.{field}"
@@ -1140,15 +1140,16 @@ def real_server_vips(services: list[dict], addresses) -> list[dict]:
     `services` are normalized. Each entry: vip, family, forwarding ("dr"/"tun"), tunnel, services (names).
     fwmark services without a VIP cannot say which address to accept and are skipped.
     """
-    mine = {_addr_text(ipaddress.ip_address(str(a).split("/")[0])) for a in addresses or []}
+    mine = {_addr_text(ipaddress.ip_address(str(a).split("/", maxsplit=1)[0])) for a in addresses or []}
     out: dict[str, dict] = {}
     for svc in services:
         if svc["forwarding"] == "nat" or svc["fwmark"] is not None:
             continue
         if not any(rs["address"] in mine for rs in svc["real_servers"]):
             continue
-        entry = out.setdefault(svc["vip"], {"vip": svc["vip"], "family": svc["family"], "forwarding": svc["forwarding"],
-                                             "tunnel": svc.get("tunnel"), "services": []})
+        entry = out.setdefault(svc["vip"], {"vip": svc["vip"], "family": svc["family"],
+                                            "forwarding": svc["forwarding"], "tunnel": svc.get("tunnel"),
+                                            "services": []})
         if entry["forwarding"] != svc["forwarding"] or entry["tunnel"] != svc.get("tunnel"):
             raise ModelError(f"service {svc['name']}: VIP {svc['vip']} is used with forwarding "
                              f"{entry['forwarding']}/{entry['tunnel']} by {entry['services'][0]} and "

@@ -12,7 +12,6 @@ Standard library only; every value from a director or the inventory is escaped o
 from __future__ import annotations
 
 import html
-import json
 import re
 import time
 

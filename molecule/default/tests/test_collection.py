@@ -1,0 +1,84 @@
+"""The collection as an operator gets it: `ansible-galaxy collection build` in this checkout, the tarball
+installed with `ansible-galaxy collection install` into a directory of its own, then a playbook outside the
+repository, with an ansible.cfg of its own that knows nothing of the checkout, calls it by FQCN against the
+lab: the collection's rolling reload (verification, staging and validation on both directors, nothing to
+roll on a converged lab), then its IPVS module.
+"""
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from conftest import REPO, record
+
+BIN = Path(sys.executable).parent
+PLAYBOOK = """\
+- name: The collection's rolling reload, by FQCN
+  ansible.builtin.import_playbook: lvsfleet.lvs.reload
+
+- name: The collection's IPVS module, by FQCN
+  hosts: directors
+  gather_facts: false
+  tasks:
+    - name: Read the kernel's IPVS table
+      lvsfleet.lvs.lvs_ipvs_info:
+      register: table
+
+    - name: The lab's web service is there
+      ansible.builtin.assert:
+        that: table.services | selectattr('vip', 'eq', '198.51.100.10') | selectattr('port', 'eq', 80) | list
+"""
+CONFIG = """\
+[defaults]
+collections_path = {collections}
+interpreter_python = /usr/bin/python3
+gathering = explicit
+host_key_checking = True
+retry_files_enabled = False
+
+[ssh_connection]
+pipelining = True
+ssh_args = -o ControlMaster=auto -o ControlPersist=600s
+"""
+
+
+def run(argv, **kw):
+    p = subprocess.run([str(a) for a in argv], capture_output=True, text=True, **kw)
+    assert p.returncode == 0, f"{argv}: rc {p.returncode}\n{(p.stdout + p.stderr)[-4000:]}"
+    return p.stdout
+
+
+def test_built_tarball_installs_and_runs_by_fqcn(tmp_path):
+    run([BIN / "ansible-galaxy", "collection", "build", "--output-path", tmp_path / "dist", REPO])
+    (tarball,) = (tmp_path / "dist").glob("lvsfleet-lvs-*.tar.gz")
+    with tarfile.open(tarball) as tar:
+        names = set(tar.getnames())
+    assert {"MANIFEST.json", "meta/runtime.yml", "plugins/modules/lvs_ipvs.py", "plugins/filter/lvs.py",
+            "plugins/module_utils/lvsfleet/model.py", "roles/keepalived/tasks/main.yml",
+            "playbooks/site.yml"} <= names, sorted(names)
+    shipped_lab = sorted(n for n in names if n.split("/")[0] in ("lab", "inventory", "molecule", "tests", ".venv")
+                         or n.startswith(("roles/demo_backend", "roles/lab_backends", "roles/lab_resolver")))
+    assert shipped_lab == [], shipped_lab
+
+    collections = tmp_path / "collections"
+    run([BIN / "ansible-galaxy", "collection", "install", "-p", collections, tarball])
+    installed = collections / "ansible_collections" / "lvsfleet" / "lvs"
+    assert (installed / "plugins" / "modules" / "lvs_ipvs.py").is_file()
+
+    outside = tmp_path / "operator"
+    outside.mkdir()
+    (outside / "ansible.cfg").write_text(CONFIG.format(collections=collections))
+    (outside / "deploy.yml").write_text(PLAYBOOK)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") or k == "ANSIBLE_VAULT_IDENTITY_LIST"}
+    env.update(ANSIBLE_CONFIG=str(outside / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    p = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(REPO / "inventory" / "lab" / "hosts.yml"),
+                        "-e", f"lab_services_dir={REPO / 'inventory' / 'lab' / 'services'}",  # else playbook-relative
+                        str(outside / "deploy.yml")], capture_output=True, text=True, env=env, cwd=outside)
+    out = p.stdout + p.stderr
+    record("collection_fqcn", file="collection.json", rc=p.returncode, files=len(names))
+    assert p.returncode == 0, out[-4000:]
+    # Only the installed copy can have run: the configuration above names no path in the checkout.
+    assert "TASK [lvsfleet.lvs.keepalived : " in out and "[WARNING]" not in out, out[-4000:]
+    recap = {line.split()[0]: line for line in out.splitlines() if " : ok=" in line}
+    assert {"lb1", "lb2"} <= set(recap) and all("changed=0" in line for line in recap.values()), recap
