@@ -53,12 +53,12 @@ options:
         description: Timeout of a UDP entry (at least 1; the kernel's default is 300).
         type: int
         required: true
+extends_documentation_fragment:
+  - lvsfleet.lvs.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return the changed status it predicts without changing the target.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change, in check mode) with C(--diff).
     support: full
     details: before and after in C(ipvsadm-save -n) form.
 author: lvsfleet maintainers (@lvsfleet)

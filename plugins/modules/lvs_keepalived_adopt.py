@@ -30,12 +30,12 @@ options:
     type: str
     choices: [auto, keepalived, ipvs]
     default: auto
+extends_documentation_fragment:
+  - lvsfleet.lvs.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return the changed status it predicts without changing the target.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change, in check mode) with C(--diff).
     support: none
 author: lvsfleet maintainers (@lvsfleet)
 """

@@ -33,12 +33,12 @@ options:
     description: Create O(interface) as a dummy device when it does not exist (O(state=present) only).
     type: bool
     default: false
+extends_documentation_fragment:
+  - lvsfleet.lvs.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return the changed status it predicts without changing the target.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change, in check mode) with C(--diff).
     support: full
 author: lvsfleet maintainers (@lvsfleet)
 """
