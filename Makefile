@@ -78,9 +78,10 @@ unit: setup
 	python -m pytest -q -p no:cacheprovider tests/unit
 
 # ansible-test sanity on the collection as it ships (not in `make test`, see the README): built, installed
-# under build/sanity/ansible_collections, each test in a virtual environment of its own (--venv). ansible-test bootstraps pip there with a script it
-# downloads from a host this network does not reach; tests/tools/get_pip_offline.py stands in for it (pip
-# from the interpreter's ensurepip, then the pinned pip from the package index).
+# under build/sanity/ansible_collections, each test in a virtual environment of its own (--venv).
+# ansible-test bootstraps pip there with a script it downloads from a host this network does not reach;
+# tests/tools/get_pip_offline.py stands in for it (pip from the interpreter's ensurepip, then the pinned pip
+# from the package index).
 SANITY_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 sanity: venv
 	rm -rf build/sanity build/dist
