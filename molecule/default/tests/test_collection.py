@@ -30,7 +30,7 @@ PLAYBOOK = """\
 
     - name: The lab's web service is there
       ansible.builtin.assert:
-        that: table.services | selectattr('vip', 'eq', '198.51.100.10') | selectattr('port', 'eq', 80) | list
+        that: table.services | selectattr('vip', 'eq', '198.51.100.10') | selectattr('port', 'eq', 80) | length > 0
 """
 CONFIG = """\
 [defaults]
@@ -64,17 +64,18 @@ def test_built_tarball_installs_and_runs_by_fqcn(tmp_path):
     shipped_lab = sorted(n for n in names if n.startswith(PROJECT_ONLY))
     assert shipped_lab == [], shipped_lab
 
+    # The operator's side: a directory outside the checkout, whose ansible.cfg names only the install directory
+    # (the checkout's own link to itself must not count as "already installed").
     collections = tmp_path / "collections"
-    run([BIN / "ansible-galaxy", "collection", "install", "-p", collections, tarball])
-    installed = collections / "ansible_collections" / "lvsfleet" / "lvs"
-    assert (installed / "plugins" / "modules" / "lvs_ipvs.py").is_file()
-
     outside = tmp_path / "operator"
     outside.mkdir()
     (outside / "ansible.cfg").write_text(CONFIG.format(collections=collections))
     (outside / "deploy.yml").write_text(PLAYBOOK)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") or k == "ANSIBLE_VAULT_IDENTITY_LIST"}
     env.update(ANSIBLE_CONFIG=str(outside / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    run([BIN / "ansible-galaxy", "collection", "install", "-p", collections, tarball], env=env, cwd=outside)
+    installed = collections / "ansible_collections" / "lvsfleet" / "lvs"
+    assert (installed / "plugins" / "modules" / "lvs_ipvs.py").is_file()
     p = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(REPO / "inventory" / "lab" / "hosts.yml"),
                         "-e", f"lab_services_dir={REPO / 'inventory' / 'lab' / 'services'}",  # else playbook-relative
                         str(outside / "deploy.yml")], capture_output=True, text=True, env=env, cwd=outside)
