@@ -5,7 +5,7 @@ PY := $(CURDIR)/$(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # The lab's vault (VRRP auth): absolute, so molecule and testinfra find it from any directory.
-export ANSIBLE_VAULT_IDENTITY_LIST := lab@$(CURDIR)/inventory/lab/vault-password.lab
+export ANSIBLE_VAULT_IDENTITY_LIST := lab@$(CURDIR)/inventory/lab-vault-password.lab
 # Lab runs use Mitogen's strategy (README, "Speed"): one Python interpreter per guest for the whole run instead
 # of one per task, about 7 times faster on emulated guests. LAB_STRATEGY=linear runs everything with
 # ansible-core's own strategy instead. ansible-core deprecates every strategy it does not ship and says so on

@@ -188,7 +188,7 @@ def ensure_root_password() -> str:
     vault.unlink(missing_ok=True)
     password = secrets.token_urlsafe(18)
     run([str(Path(sys.executable).parent / "ansible-vault"), "encrypt", "--vault-id",
-         f"lab@{REPO / 'inventory' / 'lab' / 'vault-password.lab'}", "--encrypt-vault-id", "lab",
+         f"lab@{REPO / 'inventory' / 'lab-vault-password.lab'}", "--encrypt-vault-id", "lab",
          "--output", str(vault), "-"], input=password, stdout=subprocess.DEVNULL)
     vault.chmod(0o600)
     crypt = run(["openssl", "passwd", "-6", "-stdin"], input=password, stdout=subprocess.PIPE).stdout.strip()

@@ -17,7 +17,7 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "inventory" / "lab"
 LAB_STATE = Path("/var/lib/lvsfleet-lab")
-PASSWORD = INVENTORY / "vault-password.lab"
+PASSWORD = REPO / "inventory" / "lab-vault-password.lab"
 
 
 class _Vaulted(str):

@@ -6,7 +6,7 @@ import yaml
 
 from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import ModelError, normalize_services, services_from_k8s
 
-SHOP = list(yaml.safe_load_all((Path(__file__).resolve().parents[2] / "inventory" / "lab" / "services" /
+SHOP = list(yaml.safe_load_all((Path(__file__).resolve().parents[2] / "inventory" / "lab-services" /
                                 "shop.yaml").read_text()))
 
 

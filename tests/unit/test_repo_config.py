@@ -40,7 +40,7 @@ def test_the_lab_inventory_parses_without_warnings_or_stray_hosts(tmp_path):
     # read as inventory sources they printed five warnings, and the password file became a host.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), HOME=str(tmp_path),
-               ANSIBLE_VAULT_IDENTITY_LIST=f"lab@{REPO / 'inventory/lab/vault-password.lab'}")
+               ANSIBLE_VAULT_IDENTITY_LIST=f"lab@{REPO / 'inventory/lab-vault-password.lab'}")
     tool = Path(sys.executable).parent / "ansible-inventory"
     p = subprocess.run([str(tool), "--list"], cwd=REPO, env=env, capture_output=True, text=True,
                        stdin=subprocess.DEVNULL, timeout=120)

@@ -77,7 +77,7 @@ def test_built_tarball_installs_and_runs_by_fqcn(tmp_path):
     installed = collections / "ansible_collections" / "lvsfleet" / "lvs"
     assert (installed / "plugins" / "modules" / "lvs_ipvs.py").is_file()
     p = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(REPO / "inventory" / "lab" / "hosts.yml"),
-                        "-e", f"lab_services_dir={REPO / 'inventory' / 'lab' / 'services'}",  # else playbook-relative
+                        "-e", f"lab_services_dir={REPO / 'inventory' / 'lab-services'}",  # else playbook-relative
                         str(outside / "deploy.yml")], capture_output=True, text=True, env=env, cwd=outside)
     out = p.stdout + p.stderr
     record("collection_fqcn", file="collection.json", rc=p.returncode, files=len(names))

@@ -124,7 +124,7 @@ def test_vrrp_auth_sync_daemon_and_track_script(lb1, lb2):
     assert states == {"lb1": "MASTER", "lb2": "BACKUP"}
 
 
-# The HeYe-format source inventory/lab/services/shop.yaml (Kubernetes-style Service + Endpoints).
+# The HeYe-format source inventory/lab-services/shop.yaml (Kubernetes-style Service + Endpoints).
 SHOP_VIP = "198.51.100.40"
 
 
