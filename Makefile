@@ -30,7 +30,7 @@ DEMO_VIP := 198.51.100.10:80
 # The client balances this VIP itself (role client_side, inventory/lab/group_vars/client_side).
 CLIENT_SIDE_VIP := 192.0.2.10:80
 
-.PHONY: setup apt venv promtool demo demo-client-side test lint unit sanity molecule drills lab-up lab-down lab-status converge bench clean
+.PHONY: setup apt venv promtool demo demo-client-side test lint unit units sanity molecule drills lab-up lab-down lab-status converge bench clean
 
 setup: apt venv promtool
 
@@ -104,6 +104,17 @@ sanity: venv
 	@# would hide it: build/ is ignored there), without ansible-test's own output.
 	cd build/sanity/ansible_collections/lvsfleet/lvs && echo tests/output/ > .gitignore && git init -q . && \
 	  git add -A && ansible-test sanity --venv --python 3.11
+
+# The same unit tests through ansible-test (`ansible-test units`), on a copy of the checkout's files under
+# build/units/ansible_collections/lvsfleet/lvs with a git repository of its own; pytest, xdist and
+# tests/unit/requirements.txt come from the package index into ansible-test's virtual environment. The
+# Makefile's PATH gives the tests promtool and the ansible-* tools of .venv.
+UNITS_COPY := build/units/ansible_collections/lvsfleet/lvs
+units: setup
+	rm -rf build/units && mkdir -p $(UNITS_COPY)
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C $(UNITS_COPY) -xf -
+	cd $(UNITS_COPY) && echo tests/output/ > .gitignore && git init -q . && git add -A && \
+	  ansible-test units --venv --python 3.11
 
 # Molecule scenarios share one lab: booted once here, taken down at the end whatever happened.
 molecule: setup

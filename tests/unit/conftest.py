@@ -1,6 +1,9 @@
 """Unit tests: no root, no network. The checkout is importable as the collection it is (ansible_collections.lvsfleet.lvs,
-through the .collections link)."""
+through the .collections link). They run under `make unit` (pytest in .venv) and under `ansible-test units`
+(`make units`), which imports test files by path: the tests' own directory goes on sys.path for their shared
+helpers."""
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -8,6 +11,16 @@ from hypothesis import settings
 
 COLLECTIONS = Path(__file__).resolve().parents[2] / ".collections"
 sys.path.insert(0, str(COLLECTIONS))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def tool(name: str) -> str:
+    """A controller tool (ansible-playbook, promtool, ...): beside this Python (the .venv of `make unit`), else on
+    PATH (ansible-test's own environment; the Makefile puts .venv/bin there)."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    assert found, f"{name} is missing: run `make setup`"
+    return found
 
 # Property tests: CI runs a fixed set of examples (a red build is then reproducible, not luck); a developer
 # run explores new ones. LVSFLEET_HYPOTHESIS=deep explores ten times as many.

@@ -1,8 +1,8 @@
 """The alert rules, checked and unit-tested by Prometheus's own promtool (`make promtool` puts it in the venv)."""
-import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from conftest import tool
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "roles" / "monitoring" / "files" / "lvsfleet-alerts.yml"
@@ -10,10 +10,7 @@ TESTS = REPO / "tests" / "promtool"
 
 
 def promtool():
-    tool = Path(sys.executable).parent / "promtool"
-    found = str(tool) if tool.exists() else shutil.which("promtool")
-    assert found, "promtool is missing: run `make promtool` (it is part of `make setup`)"
-    return found
+    return tool("promtool")  # `make promtool` (part of `make setup`) puts it in the venv
 
 
 def run(*args):

@@ -15,9 +15,10 @@ import collections
 import os
 import re
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from conftest import tool
 
 import pytest
 import yaml
@@ -114,8 +115,7 @@ def run_site(case, tmp: Path) -> subprocess.CompletedProcess:
     (inv / "group_vars" / "all" / "lvs.yml").write_text(yaml.safe_dump(common))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"))
-    ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
-    return subprocess.run([str(ansible_playbook), "-i", str(inv), str(REPO / "playbooks" / "site.yml")],
+    return subprocess.run([tool("ansible-playbook"), "-i", str(inv), str(REPO / "playbooks" / "site.yml")],
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
 
 

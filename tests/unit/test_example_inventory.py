@@ -3,8 +3,9 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from conftest import tool
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "inventory" / "example"
@@ -16,10 +17,6 @@ def clean_env(tmp_path):
     env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), HOME=str(tmp_path), ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))
     return env
-
-
-def tool(name):
-    return str(Path(sys.executable).parent / name)
 
 
 def test_the_example_passes_the_gate_without_contacting_a_host(tmp_path):

@@ -3,8 +3,9 @@ import ast
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from conftest import tool
 
 import pytest
 import yaml
@@ -44,8 +45,7 @@ def test_every_option_and_return_value_is_a_described_mapping(path):
 @pytest.mark.parametrize("path", MODULES, ids=[p.stem for p in MODULES])
 def test_ansible_doc_renders_the_module(path):
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
-    tool = Path(sys.executable).parent / "ansible-doc"
-    p = subprocess.run([str(tool), "--json", "-M", str(path.parent), path.stem], cwd=REPO, env=env,
+    p = subprocess.run([tool("ansible-doc"), "--json", "-M", str(path.parent), path.stem], cwd=REPO, env=env,
                        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
     assert p.returncode == 0 and "ERROR" not in p.stderr, p.stderr
     doc = json.loads(p.stdout)[path.stem]["doc"]

@@ -3,8 +3,9 @@ import configparser
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from conftest import tool
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,8 +24,7 @@ def test_no_vault_identity_is_configured_for_every_run():
 def test_encrypt_string_in_the_repository_does_not_use_the_lab_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_VAULT")}
     env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), HOME=str(tmp_path))
-    tool = Path(sys.executable).parent / "ansible-vault"
-    p = subprocess.run([str(tool), "encrypt_string", "--name", "x", "production-secret"], cwd=REPO, env=env,
+    p = subprocess.run([tool("ansible-vault"), "encrypt_string", "--name", "x", "production-secret"], cwd=REPO, env=env,
                        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
     assert p.returncode != 0 and ";lab" not in p.stdout, p.stdout + p.stderr
 
@@ -36,13 +36,12 @@ def test_ssh_control_sockets_stay_in_a_per_user_directory():
 
 
 def test_the_lab_inventory_parses_without_warnings_or_stray_hosts(tmp_path):
-    # The inventory directory also holds the HeYe Service/Endpoints files and the lab's vault password;
-    # read as inventory sources they printed five warnings, and the password file became a host.
+    # The HeYe Service/Endpoints files and the lab's vault password sit beside the inventory directory: inside
+    # it, read as inventory sources, they printed five warnings, and the password file became a host.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), HOME=str(tmp_path),
                ANSIBLE_VAULT_IDENTITY_LIST=f"lab@{REPO / 'inventory/lab-vault-password.lab'}")
-    tool = Path(sys.executable).parent / "ansible-inventory"
-    p = subprocess.run([str(tool), "--list"], cwd=REPO, env=env, capture_output=True, text=True,
+    p = subprocess.run([tool("ansible-inventory"), "--list"], cwd=REPO, env=env, capture_output=True, text=True,
                        stdin=subprocess.DEVNULL, timeout=120)
     assert p.returncode == 0 and "WARNING" not in p.stderr, p.stderr
     hosts = set(json.loads(p.stdout)["_meta"]["hostvars"])
