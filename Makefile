@@ -30,7 +30,7 @@ DEMO_VIP := 198.51.100.10:80
 # The client balances this VIP itself (role client_side, inventory/lab/group_vars/client_side).
 CLIENT_SIDE_VIP := 192.0.2.10:80
 
-.PHONY: setup apt venv promtool demo demo-client-side test lint unit units sanity molecule drills lab-up lab-down lab-status converge bench clean
+.PHONY: setup apt venv promtool demo demo-client-side test lint unit units sanity molecule drills lab-up lab-down lab-status converge bench bench-playbooks clean
 
 setup: apt venv promtool
 
@@ -143,6 +143,11 @@ drills: setup
 # IPVS benchmark in a lab director: module core vs ipvsadm-restore vs per-rule ipvsadm vs pyroute2.
 bench: lab-up
 	PY=$(PY) benchmarks/run.sh
+
+# Playbook cost on the lab, ansible-core's linear strategy against Mitogen's (no-op site.yml and reload.yml,
+# reload --check --diff); FRESH=1 also times each strategy's first converge on a freshly booted lab.
+bench-playbooks: lab-up
+	$(PY) benchmarks/playbook_bench.py $(if $(FRESH),--fresh)
 
 clean: lab-down
 	rm -rf $(VENV)
