@@ -13,7 +13,7 @@ export ANSIBLE_VAULT_IDENTITY_LIST := lab@$(CURDIR)/inventory/lab-vault-password
 # linear strategy and deprecation warnings on, so a deprecation in lvsfleet's own content still fails a test.
 LAB_STRATEGY ?= mitogen
 ifeq ($(LAB_STRATEGY),mitogen)
-export ANSIBLE_STRATEGY_PLUGINS = $(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages/ansible_mitogen/plugins/strategy)
+export ANSIBLE_STRATEGY_PLUGINS := $(CURDIR)/$(VENV)/mitogen-strategy
 export ANSIBLE_STRATEGY := mitogen_linear
 export ANSIBLE_DEPRECATION_WARNINGS := False
 endif
@@ -47,6 +47,9 @@ $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements.txt
+	@# Mitogen's strategy plugins at a path that does not depend on the venv's Python version.
+	ln -sfn "$$($(VENV)/bin/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" \
+	  $(VENV)/mitogen-strategy
 	touch $@
 
 # promtool (alert rule tests) from Debian's prometheus package, unpacked into the venv: installing the
