@@ -9,8 +9,8 @@ export ANSIBLE_VAULT_IDENTITY_LIST := lab@$(CURDIR)/inventory/lab-vault-password
 # Lab runs use Mitogen's strategy (README, "Speed"): one Python interpreter per guest for the whole run instead
 # of one per task, about 7 times faster on emulated guests. LAB_STRATEGY=linear runs everything with
 # ansible-core's own strategy instead. ansible-core deprecates every strategy it does not ship and says so on
-# each run; that one notice is silenced here, and the no-op site.yml at -vvv (molecule default) runs with the
-# linear strategy and deprecation warnings on, so a deprecation in lvsfleet's own content still fails a test.
+# each run; that one notice is silenced here, and the no-op site.yml at -vvv (molecule default) runs with
+# deprecation warnings on and allows only that notice, so a deprecation in lvsfleet's own content still fails.
 LAB_STRATEGY ?= mitogen
 ifeq ($(LAB_STRATEGY),mitogen)
 export ANSIBLE_STRATEGY_PLUGINS := $(CURDIR)/$(VENV)/mitogen-strategy

@@ -77,6 +77,7 @@ def test_playbook_at_vvv_prints_no_secret(name, book, args, succeeds, secrets, d
             str(REPO / "playbooks" / book), *args]
     # The quick runs use ansible-core's strategy (its -vvv connection trace is searched too); site.yml the suite's.
     env = SITE_ENV if name == "site" else LINEAR_ENV
+    linear = env.get("ANSIBLE_STRATEGY", "linear") == "linear"
     t0 = time.monotonic()
     p = subprocess.run(argv, capture_output=True, text=True, env=env)
     took = round(time.monotonic() - t0, 1)
@@ -84,7 +85,7 @@ def test_playbook_at_vvv_prints_no_secret(name, book, args, succeeds, secrets, d
     record(f"vvv_{name}", file="secrets.json", playbook_s=took, lines=len(out.splitlines()), rc=p.returncode)
     assert (p.returncode == 0) == succeeds, f"{book} {args}: rc {p.returncode} after {took} s\n{out[-4000:]}"
     assert "task path: " in out, "not a -vvv run (no task paths)"
-    if env.get("ANSIBLE_STRATEGY", "linear") == "linear":  # Mitogen's connections print no trace
+    if linear:  # Mitogen's connections print no trace
         assert "ESTABLISH" in out and "EXEC" in out, "not a -vvv run (no connection trace)"
     assert leaks(out, secrets) == [], f"{book} {args} at -vvv printed a secret"
     if name == "site":
@@ -94,7 +95,7 @@ def test_playbook_at_vvv_prints_no_secret(name, book, args, succeeds, secrets, d
         assert {"lb1", "lb2", "rs1", "rs2", "client"} <= set(recap), recap
         assert all(n == "0" for n in recap.values()), f"site.yml again changed: {recap}\n{changed_tasks(out)}"
         warnings = [line for line in out.splitlines() if "WARNING]" in line]
-        if env.get("ANSIBLE_STRATEGY", "linear") != "linear":
+        if not linear:
             warnings = [w for w in warnings if not w.startswith((STRATEGY_NOTICE, NOTICE_HINT))]
         assert warnings == [], warnings
 
