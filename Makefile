@@ -27,10 +27,12 @@ MOLECULE_SCENARIOS := default reload ipvs bootstrap clientside adopt
 # Drills: long or destructive, run by `make drills` (not by `make test`).
 DRILL_SCENARIOS := rolling health
 DEMO_VIP := 198.51.100.10:80
+# The anycast lab's VIP (inventory/lab-ecmp).
+ECMP_VIP := 203.0.113.50:80
 # The client balances this VIP itself (role client_side, inventory/lab/group_vars/client_side).
 CLIENT_SIDE_VIP := 192.0.2.10:80
 
-.PHONY: setup apt venv promtool demo demo-client-side test lint unit units sanity molecule drills lab-up lab-down lab-status converge bench bench-playbooks clean
+.PHONY: setup apt venv promtool demo demo-ecmp demo-client-side test lint unit units sanity molecule drills lab-up lab-down lab-status converge bench bench-playbooks clean
 
 setup: apt venv promtool
 
@@ -78,6 +80,13 @@ converge: lab-up
 # The main job: build or reuse the image, boot the lab, deploy, send 100 requests through the VIP.
 demo: converge
 	$(PY) lab/lab.py probe $(DEMO_VIP) 100 | tail -n 1
+
+# Anycast: boot the anycast lab (three directors behind a BGP router, LVSFLEET_LAB=ecmp), deploy it, send 100
+# requests to the VIP through the router; each director's share comes from its own IPVS counters.
+demo-ecmp: setup
+	LVSFLEET_LAB=ecmp $(PY) lab/lab.py up
+	LVSFLEET_LAB=ecmp ansible-playbook -i inventory/lab-ecmp playbooks/site.yml
+	LVSFLEET_LAB=ecmp $(PY) lab/lab.py ecmp-demo $(ECMP_VIP) 100 | tail -n 1
 
 # Client-side balancing: deploy the lab (the client balances its own VIP), stop keepalived on both
 # directors, send 100 requests from the client's own processes, start keepalived again.

@@ -23,7 +23,7 @@ mirror=${LVSFLEET_MIRROR:-http://deb.debian.org/debian}
 packages=(
   systemd-sysv openssh-server python3 python3-apt sudo kmod iproute2 iputils-ping procps
   iptables netcat-openbsd curl ipvsadm keepalived tcpdump openssl nginx-light apache2-utils mariadb-server
-  dnsmasq-base prometheus-node-exporter prometheus
+  dnsmasq-base prometheus-node-exporter prometheus bird2
 )
 
 recipe_hash=$(
@@ -174,6 +174,8 @@ systemctl --root="$root" disable --quiet nginx.service
 systemctl --root="$root" disable --quiet mariadb.service
 # node_exporter and Prometheus start only where the metrics and monitoring roles enable them.
 systemctl --root="$root" disable --quiet prometheus-node-exporter.service prometheus.service
+# BIRD starts only where the bgp or lab_router role configures and enables it.
+systemctl --root="$root" disable --quiet bird.service
 systemctl --root="$root" set-default --quiet multi-user.target
 gen_dir=$(inside /etc/systemd/system-generators)
 mkdir -p "$gen_dir"

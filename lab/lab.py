@@ -8,6 +8,8 @@
     lab.py reboot HOST         reboot a guest from inside and wait until it is ready again
     lab.py power-off HOST      cut a guest's power (kill its QEMU); power-on HOST boots it again
     lab.py probe VIP:PORT N    N HTTP requests from the client guest; prints the demo summary line
+    lab.py ecmp-demo VIP:PORT N   the same through the anycast lab's router; each director's share of them
+LVSFLEET_LAB=ecmp selects the anycast lab (inventory/lab-ecmp) instead of the VRRP lab (inventory/lab).
 
 The lab segment is a host bridge (lvsfleet0) with no uplink, no IPv4 address and IPv6 disabled:
 frames between guests stay inside the host kernel and reach nothing outside the lab. Each guest's
@@ -36,14 +38,26 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-INVENTORY = REPO / "inventory" / "lab" / "hosts.yml"
+# Two labs, one at a time (booting one takes the other down): "vrrp", the director pair and its scenarios (the
+# default), and "ecmp", three anycast directors behind a BGP router (LVSFLEET_LAB=ecmp). Each has its own
+# inventory, QEMU process names, tap names and disks, so nothing of one is ever taken for the other's.
+LABS = {
+    "vrrp": {"inventory": "lab", "qemu": "lvsfleet-lab-", "tap": "lvsf-", "vms": "vms"},
+    "ecmp": {"inventory": "lab-ecmp", "qemu": "lvsfleet-ecmp-", "tap": "lvse-", "vms": "vms-ecmp"},
+}
+LAB_NAME = os.environ.get("LVSFLEET_LAB", "vrrp") or "vrrp"
+if LAB_NAME not in LABS:
+    sys.exit(f"lab: LVSFLEET_LAB={LAB_NAME!r} is not one of {', '.join(LABS)}")
+LAB = LABS[LAB_NAME]
+INVENTORY_DIR = REPO / "inventory" / LAB["inventory"]
+INVENTORY = INVENTORY_DIR / "hosts.yml"
 # Keys, known_hosts, disks: root's, in a directory nobody else can create first (not under world-writable
 # /var/tmp). Also named in inventory/lab/group_vars/*/connection.yml and molecule/resources/labtest.py.
 STATE = Path("/var/lib/lvsfleet-lab")
 HOST_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")  # lab host names become paths and QEMU/tap names
 BRIDGE = "lvsfleet0"
-TAP_PREFIX = "lvsf-"
-QEMU_NAME_PREFIX = "lvsfleet-lab-"
+TAP_PREFIX = LAB["tap"]
+QEMU_NAME_PREFIX = LAB["qemu"]
 BOOT_TIMEOUT = int(os.environ.get("LVSFLEET_BOOT_TIMEOUT", "420"))
 GUEST_MEM_MB = {"directors": 512, "real_servers": 512,  # real servers: MariaDB beside the backends
                 "clients": 640}  # the client: load generators, its own keepalived and Prometheus
@@ -79,9 +93,9 @@ def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess
     return subprocess.run(cmd, check=check, text=True, **kw)
 
 
-def hosts() -> list[dict]:
+def hosts(inventory: Path = INVENTORY) -> list[dict]:
     """Every lab host, in inventory order, with its group."""
-    inv = yaml.safe_load(INVENTORY.read_text())
+    inv = yaml.safe_load(inventory.read_text())
     out, seen = [], {}
     for group, body in inv["all"]["children"].items():
         for name, hv in (body.get("hosts") or {}).items():
@@ -98,19 +112,25 @@ def hosts() -> list[dict]:
     return out
 
 
-def vm_dir(name: str) -> Path:
-    return STATE / "vms" / name
+def vm_dir(name: str, lab: dict = LAB) -> Path:
+    return STATE / lab["vms"] / name
 
 
-def pid_of(name: str) -> int | None:
+def pid_of(name: str, lab: dict = LAB) -> int | None:
     """The guest's QEMU pid, only if that process is really our QEMU for this guest."""
-    pidfile = vm_dir(name) / "qemu.pid"
+    pidfile = vm_dir(name, lab) / "qemu.pid"
     try:
         pid = int(pidfile.read_text().strip())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
         return None
-    return pid if (QEMU_NAME_PREFIX + name).encode() in cmdline else None
+    return pid if (lab["qemu"] + name).encode() in cmdline else None
+
+
+def other_labs() -> list[tuple[dict, list[dict]]]:
+    """The other labs and their hosts."""
+    return [(lab, hosts(REPO / "inventory" / lab["inventory"] / "hosts.yml"))
+            for name, lab in LABS.items() if name != LAB_NAME]
 
 
 def ssh_port_open(port: int) -> bool:
@@ -240,6 +260,10 @@ def up() -> None:
     if lab_is_up() and (STATE / "known_hosts").exists():
         log("already up; reusing it")
         return
+    for lab, guests in other_labs():
+        if any(pid_of(h["name"], lab) for h in guests):
+            log(f"another lab ({lab['inventory']}) is up; taking it down first (one lab at a time)")
+            down(lab, guests)
     if any(pid_of(h["name"]) for h in hosts()):
         log("partly up; taking it down first")
         down()
@@ -300,28 +324,29 @@ def boot(image: Path, keys: dict[str, str]) -> None:
         (fingerprints / name).write_text(fp + "\n")
 
 
-def down() -> None:
-    for h in hosts():
+def down(lab: dict = LAB, guests: list[dict] | None = None) -> None:
+    for h in hosts() if guests is None else guests:
         name = h["name"]
-        pid = pid_of(name)
+        pid = pid_of(name, lab)
         if pid:
             os.kill(pid, signal.SIGTERM)
             for _ in range(50):
-                if not pid_of(name):
+                if not pid_of(name, lab):
                     break
                 time.sleep(0.1)
             else:
                 os.kill(pid, signal.SIGKILL)
-        d = vm_dir(name)
+        d = vm_dir(name, lab)
         for f in ("disk.qcow2", "qemu.pid"):
             (d / f).unlink(missing_ok=True)
-        tap = TAP_PREFIX + name
+        tap = lab["tap"] + name
         if link_exists(tap):
             run(["ip", "link", "del", tap], check=False)
-    if link_exists(BRIDGE):
-        run(["ip", "link", "del", BRIDGE], check=False)
-    (STATE / "known_hosts").unlink(missing_ok=True)
-    log("down")
+    if guests is None and not any(pid_of(h["name"], other) for other, hs in other_labs() for h in hs):
+        if link_exists(BRIDGE):
+            run(["ip", "link", "del", BRIDGE], check=False)
+        (STATE / "known_hosts").unlink(missing_ok=True)
+    log(f"down ({lab['inventory']})")
 
 
 def status() -> int:
@@ -412,6 +437,33 @@ def probe(target: str, count: int) -> int:
     return 0 if result["ok"] == count else 1
 
 
+def service_conns(director: str, target: str) -> int:
+    """Connections IPVS has scheduled for the TCP service `target` on `director` so far (ipvsadm --stats)."""
+    out = subprocess.run(ssh_argv(director) + ["ipvsadm", "-Ln", "--stats", "--exact", "-t", target],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if fields[:2] == ["TCP", target]:
+            return int(fields[2])
+    raise LabError(f"{director}: no IPVS service {target}")
+
+
+def ecmp_demo(target: str, count: int) -> int:
+    """`count` requests from the client through the router to the anycast VIP; print one line with the share of
+    each director, counted from its own IPVS counters (connections scheduled during the run)."""
+    directors = [h["name"] for h in hosts() if h["group"] == "directors"]
+    before = {d: service_conns(d, target) for d in directors}
+    script = (REPO / "lab" / "probe.py").read_bytes()
+    out = subprocess.run(ssh_argv("client") + ["python3", "-", target, str(count)], input=script,
+                         stdout=subprocess.PIPE, check=True).stdout.decode()
+    result = json.loads(out.strip().splitlines()[-1])
+    share = {d: service_conns(d, target) - before[d] for d in directors}
+    print(json.dumps(dict(result, by_director=share)))
+    print(f"ecmp: {result['ok']}/{count} requests via VIP {target} -> "
+          + " ".join(f"{d}={n}" for d, n in share.items()))
+    return 0 if result["ok"] == count and all(share.values()) else 1
+
+
 def client_side_demo(target: str, count: int, directors=("lb1", "lb2")) -> int:
     """Stop keepalived on every director, send `count` requests from the client guest to its client-side VIP,
     print one line counted from the real servers' answers, and start keepalived again."""
@@ -453,6 +505,9 @@ def main() -> int:
     p = sub.add_parser("probe")
     p.add_argument("target", help="VIP:PORT")
     p.add_argument("count", type=int)
+    p = sub.add_parser("ecmp-demo", help="requests to the anycast VIP, each director's share from its IPVS counters")
+    p.add_argument("target", help="VIP:PORT (the anycast lab's VIP)")
+    p.add_argument("count", type=int)
     p = sub.add_parser("client-side-demo", help="stop keepalived on the directors, probe a client-side VIP")
     p.add_argument("target", help="VIP:PORT (a VIP the client balances itself)")
     p.add_argument("count", type=int)
@@ -479,6 +534,8 @@ def main() -> int:
             power_on(args.host)
         elif args.cmd == "probe":
             return probe(args.target, args.count)
+        elif args.cmd == "ecmp-demo":
+            return ecmp_demo(args.target, args.count)
         elif args.cmd == "client-side-demo":
             return client_side_demo(args.target, args.count)
     except (LabError, subprocess.CalledProcessError) as exc:

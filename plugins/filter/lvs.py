@@ -41,6 +41,25 @@ def lvs_normalize_vrrp_scripts(scripts, var="lvs_vrrp_scripts"):
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
 
 
+def lvs_normalize_bgp(value, services, sources, var="lvs_bgp"):
+    """Validate lvs_bgp against the (raw) services and the directors' peering addresses (`sources`:
+    {director: {lvs_bgp_source, lvs_bgp_source6}}). Adds `vips` (the anycast VIPs), `sources` per director and
+    `gate`: per VIP the services the director must serve before it announces it (vip, port, protocol, quorum)."""
+    try:
+        normalized = model.normalize_services(services)
+        out = model.normalize_bgp(value, sources, normalized, var)
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid inventory: {exc}") from None
+    if out is not None:
+        out["gate"] = [{"vip": vip, "prefix": 128 if ":" in vip else 32,
+                        "protocol": "lvs_vip_" + re.sub(r"[.:]", "_", vip),  # the BIRD protocol announcing it
+                        "services": [{"name": s["name"], "port": s["port"], "protocol": s["protocol"],
+                                      "quorum": s["quorum"]}
+                                     for s in normalized if s["vip_holder"] == "bgp" and vip in s["vips"]]}
+                       for vip in out["vips"]]
+    return out
+
+
 def lvs_services_from_k8s(docs, source="k8s"):
     """HeYe-style Service + Endpoints documents (e.g. `lookup('file', f) | from_yaml_all`) -> services."""
     try:
@@ -102,7 +121,8 @@ def lvs_traffic_services(kernel_services):
 
 # What the gate reads of each director and real server.
 _DIRECTOR_VARS = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip",
-                  "lvs_real_server_states", "lvs_priority_overrides", "lvs_check_source")
+                  "lvs_real_server_states", "lvs_priority_overrides", "lvs_check_source", "lvs_bgp",
+                  "lvs_bgp_source", "lvs_bgp_source6")
 
 
 def lvs_check_inventory(hostvars, groups):
@@ -144,7 +164,7 @@ def lvs_check_inventory(hostvars, groups):
             Display().warning(f"{host}: {where} is not from Ansible Vault: a health-check password belongs in "
                               f"a vaulted variable (ansible-vault encrypt_string), not in plain inventory")
     return {"directors": len(directors), "real_servers": len(real_servers), "services": len(checked["services"]),
-            "vrrp_instances": len(checked["vrrp"])}
+            "vrrp_instances": len(checked["vrrp"]), "anycast_vips": len((checked["bgp"] or {}).get("vips", []))}
 
 
 def _unvaulted_passwords(raw_vars) -> list:
@@ -349,4 +369,4 @@ class FilterModule:
                 "lvs_adopt_files": lvs_adopt_files, "lvs_adopt_line": lvs_adopt_line,
                 "lvs_client_side_services": lvs_client_side_services, "lvs_status_readings": lvs_status_readings,
                 "lvs_status_report": lvs_status_report, "lvs_status_table": lvs_status_table,
-                "lvs_status_page": lvs_status_page}
+                "lvs_status_page": lvs_status_page, "lvs_normalize_bgp": lvs_normalize_bgp}

@@ -29,7 +29,7 @@ FORWARDING = ("nat", "dr", "tun")
 TUNNEL_TYPES = ("ipip", "gue", "gre")
 RS_STATES = ("enabled", "drained", "disabled")
 HEALTH_TYPES = ("none", "tcp", "http", "https", "udp", "dns", "smtp", "mysql", "syslog", "custom")
-VIP_HOLDERS = ("vrrp", "external")
+VIP_HOLDERS = ("vrrp", "external", "bgp")
 DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
 
 SERVICE_KEYS = {
@@ -541,6 +541,8 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
             raise ModelError(f"{label}.vrrp_instance: a VIP held by {out['vip_holder']} is in no VRRP instance")
         if out["fwmark"] is not None:
             raise ModelError(f"{label}.vrrp_instance: a fwmark service has no VIP for a VRRP instance to hold")
+    if out["vip_holder"] == "bgp":
+        _anycast(label, out)
     if out["sorry_server"] is not None:
         out["sorry_server"] = _sorry(f"{label}.sorry_server", out["sorry_server"], out)
     if out["health_check"]["via"] == "forwarding":
@@ -551,6 +553,29 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
         raise ModelError(f"{label}.quorum: {out['quorum']} exceeds the total weight {total} of its real servers; "
                          f"keepalived would reduce it")
     return out
+
+
+# Anycast (vip_holder: bgp): every director announces the VIP and an upstream router spreads flows over them by
+# ECMP. A flow can move to another director (a director withdrawn, added or gone), which holds no state for it:
+# only a scheduler that picks the same real server from the packet alone, on every director, keeps it.
+ANYCAST_SCHEDULERS = ("mh", "sh")
+
+
+def _anycast(label: str, svc: dict) -> None:
+    where = f"{label}.vip_holder"
+    if svc["fwmark"] is not None:
+        raise ModelError(f"{where}: bgp announces the service's VIP; a fwmark service has none")
+    if svc["forwarding"] not in ("dr", "tun"):
+        raise ModelError(f"{label}.forwarding: {svc['forwarding']!r} with vip_holder bgp: NAT replies must return "
+                         f"through the director that forwarded the request, which ECMP does not guarantee; use "
+                         f"dr or tun")
+    if svc["scheduler"] not in ANYCAST_SCHEDULERS:
+        raise ModelError(f"{label}.scheduler: {svc['scheduler']!r} with vip_holder bgp: each director would pick "
+                         f"its own real server for a flow ECMP moves to it; use mh (consistent hashing) or sh")
+    if svc["persistence"] is not None:
+        raise ModelError(f"{label}.persistence: with vip_holder bgp every director keeps its own persistence "
+                         f"templates, so a client moved to another director may get another real server; mh "
+                         f"without mh-port (or sh) already keeps a client on one real server")
 
 
 def _check_via_forwarding(label: str, svc: dict) -> None:
@@ -911,6 +936,121 @@ def _held_vips(instances: list[dict], services, var: str) -> None:
                              f"vrrp_instance, or set vip_holder: external if another system holds it")
 
 
+# ---------------------------------------------------------------- BGP announcements (anycast directors)
+BGP_KEYS = {"asn", "neighbors", "vip_interface", "bfd", "withdraw_wait", "quiet_seconds", "check_interval"}
+BGP_NEIGHBOR_KEYS = {"name", "address", "asn", "password", "hold_time", "keepalive_time", "bfd"}
+BGP_BFD_KEYS = {"interval_ms", "multiplier"}
+BGP_DEFAULTS = {"vip_interface": "lvsvip0", "bfd": None, "withdraw_wait": 60, "quiet_seconds": 2,
+                "check_interval": 0.5}
+# A TCP MD5 key as BIRD reads it inside a quoted string: printable ASCII without quotes or backslash, 1-80 bytes.
+_BGP_PASSWORD = re.compile(r"[A-Za-z0-9!#$%&()*+,\-./:;<=>?@\[\]^_`{|}~]{1,80}")
+
+
+def _asn(where: str, value) -> int:
+    asn = _int(where, value, 1, 4294967295)
+    if asn == 23456 or 64496 <= asn <= 64511 or 65535 <= asn <= 65551 or asn == 4294967295:
+        raise ModelError(f"{where}: {asn} is a reserved or documentation AS number (RFC 6793, 5398, 7300)")
+    return asn
+
+
+def _bgp_source(host: str, var: str, value, version: int):
+    if value is None or value == "":
+        return None
+    addr = _addr(f"{host}: {var}", value)
+    if addr.version != version:
+        raise ModelError(f"{host}: {var}: {value} must be an IPv{version} address")
+    return str(addr)
+
+
+def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bgp") -> dict | None:
+    """lvs_bgp (anycast directors) and each director's lvs_bgp_source/lvs_bgp_source6: the closed model, or
+    ModelError. `sources` is {director: {"lvs_bgp_source": .., "lvs_bgp_source6": ..}}. Returns None when
+    neither lvs_bgp nor any service held by bgp is there."""
+    anycast = [s for s in services if s["vip_holder"] == "bgp"]
+    if value is None:
+        if anycast:
+            raise ModelError(f"lvs_services ({anycast[0]['name']}).vip_holder: bgp, but {var} is not set; give "
+                             f"{var} (AS number, neighbors) so the directors can announce {anycast[0]['vip']}")
+        return None
+    _mapping(var, value, "asn, neighbors, vip_interface, ...")
+    _unknown(var, value, BGP_KEYS)
+    out = dict(BGP_DEFAULTS)
+    out.update(value)
+    if "asn" not in value:
+        raise ModelError(f"{var}.asn: required (the directors' AS number)")
+    out["asn"] = _asn(f"{var}.asn", value["asn"])
+    out["vip_interface"] = _ifname(f"{var}.vip_interface", out["vip_interface"])
+    out["withdraw_wait"] = _int(f"{var}.withdraw_wait", out["withdraw_wait"], 1, 3600)
+    out["quiet_seconds"] = _int(f"{var}.quiet_seconds", out["quiet_seconds"], 1, 60)
+    ci = out["check_interval"]
+    if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not 0.1 <= ci <= 10:
+        raise ModelError(f"{var}.check_interval: {_show(ci)} must be a number of seconds from 0.1 to 10")
+    if out["bfd"] is not None:
+        bfd = _mapping(f"{var}.bfd", out["bfd"], "interval_ms, multiplier")
+        _unknown(f"{var}.bfd", bfd, BGP_BFD_KEYS)
+        out["bfd"] = {"interval_ms": _int(f"{var}.bfd.interval_ms", bfd.get("interval_ms", 300), 10, 60000),
+                      "multiplier": _int(f"{var}.bfd.multiplier", bfd.get("multiplier", 3), 2, 255)}
+    neighbors = _list(f"{var}.neighbors", value.get("neighbors"), "BGP neighbors ({address, asn})", empty=False)
+    out["neighbors"] = []
+    seen = {}
+    for i, nb in enumerate(neighbors):
+        where = f"{var}.neighbors[{i}]"
+        _mapping(where, nb, "address, asn, ...")
+        _unknown(where, nb, BGP_NEIGHBOR_KEYS)
+        if "address" not in nb or "asn" not in nb:
+            raise ModelError(f"{where}: needs address and asn")
+        addr = _addr(f"{where}.address", nb["address"])
+        if str(addr) in seen:
+            raise ModelError(f"{where}.address: {addr} is also {var}.neighbors[{seen[str(addr)]}]")
+        seen[str(addr)] = i
+        n = {"address": str(addr), "family": addr.version, "asn": _asn(f"{where}.asn", nb["asn"]),
+             "name": _word(f"{where}.name", nb.get("name", f"n{i + 1}"), re.compile(r"[A-Za-z0-9_]{1,24}"),
+                           "1 to 24 letters, digits or '_' (it names a BIRD protocol)"),
+             "hold_time": _int(f"{where}.hold_time", nb.get("hold_time", 9), 3, 65535),
+             "keepalive_time": _int(f"{where}.keepalive_time", nb.get("keepalive_time", 3), 1, 21845),
+             "bfd": _bool(f"{where}.bfd", nb.get("bfd", False)),
+             "password": None}
+        if n["keepalive_time"] * 3 > n["hold_time"]:
+            raise ModelError(f"{where}.keepalive_time: {n['keepalive_time']} must be at most a third of "
+                             f"hold_time {n['hold_time']}, or one lost keepalive drops the session")
+        if n["bfd"] and out["bfd"] is None:
+            out["bfd"] = {"interval_ms": 300, "multiplier": 3}
+        if nb.get("password") not in (None, ""):
+            if not _fullmatch(_BGP_PASSWORD, nb["password"]):
+                raise ModelError(f"{where}.password: must be 1 to 80 printable ASCII characters without quotes, "
+                                 f"backslash or spaces (the TCP MD5 key BIRD sends)")
+            n["password"] = nb["password"]
+        out["neighbors"].append(n)
+    if len({n["name"] for n in out["neighbors"]}) != len(out["neighbors"]):
+        raise ModelError(f"{var}.neighbors: two neighbors share a name; give each its own")
+    families = {n["family"] for n in out["neighbors"]}
+    for svc in anycast:
+        if svc["family"] not in families:
+            raise ModelError(f"lvs_services ({svc['name']}).vip: {svc['vip']} is IPv{svc['family']} but no "
+                             f"{var} neighbor is; nothing would carry its announcement")
+    out["vips"] = sorted({v for s in anycast for v in s["vips"]}, key=lambda a: (_parse_addr(a).version,
+                                                                                  _parse_addr(a)))
+    out["sources"] = {}
+    routers = {}
+    for host, hv in sources.items():
+        v4 = _bgp_source(host, "lvs_bgp_source", hv.get("lvs_bgp_source"), 4)
+        v6 = _bgp_source(host, "lvs_bgp_source6", hv.get("lvs_bgp_source6"), 6)
+        if v4 is None:
+            raise ModelError(f"{host}: lvs_bgp_source: required with {var}: the director's own IPv4 address it "
+                             f"peers from (also its BGP router ID)")
+        if v6 is None and 6 in families:
+            raise ModelError(f"{host}: lvs_bgp_source6: required, {var} has IPv6 neighbors")
+        if v4 in routers:
+            raise ModelError(f"{host}: lvs_bgp_source: {v4} is also {routers[v4]}'s; each director peers from its "
+                             f"own address")
+        if v4 in out["vips"] or v6 in out["vips"]:
+            raise ModelError(f"{host}: lvs_bgp_source: {v4 if v4 in out['vips'] else v6} is an anycast VIP; give "
+                             f"the director's own address")
+        routers[v4] = host
+        out["sources"][host] = {"4": v4, "6": v6}
+    return out
+
+
 # ---------------------------------------------------------------- the whole inventory (the pre-flight gate)
 # Inventory variables lvsfleet reads; any other lvs_* variable is a typo.
 KNOWN_VARIABLES = {
@@ -918,9 +1058,9 @@ KNOWN_VARIABLES = {
     "lvs_priority_overrides", "lvs_reload_method", "lvs_reload_fail_verify_on", "lvs_reload_verify_timeout",
     "lvs_reload_drain_timeout", "lvs_reload_vrrp_may_change", "lvs_bootstrap", "lvs_director_packages",
     "lvs_director_modules", "lvs_director_sysctl_profile", "lvs_director_sysctls_extra", "lvs_check_source",
-    "lvs_metrics_address",
+    "lvs_metrics_address", "lvs_bgp", "lvs_bgp_source", "lvs_bgp_source6",
 }
-DIRECTOR_SHARED = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts")
+DIRECTOR_SHARED = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_bgp")
 
 
 def check_variable_names(host: str, names) -> None:
@@ -972,6 +1112,7 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
         raise ModelError("lvs_vrrp_instances: the services' VIPs need a VRRP instance to hold them (or set "
                          "vip_holder: external on services whose VIP another system holds)")
     _check_sources(directors, services, vrrp)
+    bgp = normalize_bgp(model.get("lvs_bgp"), {h: directors[h] for h in names}, services)
     for host in names:
         states = directors[host].get("lvs_real_server_states")
         if states:
@@ -991,7 +1132,7 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
                 if not isinstance(a, str) or _parse_addr(a.split("/")[0]) is None:
                     raise ModelError(f"{host}: real_server_addresses[{j}]: {_show(a)} is not an address")
             real_server_vips(rs_services, addresses)
-    return {"services": services, "vrrp": vrrp, "scripts": scripts}
+    return {"services": services, "vrrp": vrrp, "scripts": scripts, "bgp": bgp}
 
 
 def _check_sources(directors: dict, services: list[dict], vrrp: list[dict]) -> None:
