@@ -128,20 +128,26 @@ units: setup
 	cd $(UNITS_COPY) && echo tests/output/ > .gitignore && git init -q . && git add -A && \
 	  ansible-test units --venv --python 3.11
 
-# Molecule scenarios share one lab: booted once here, taken down at the end whatever happened.
+# Molecule scenarios share one lab: booted once here, taken down at the end whatever happened. The VRRP
+# scenarios run on the VRRP lab; then the anycast lab (LVSFLEET_LAB=ecmp) replaces it for the `ecmp` scenario.
 molecule: setup
 	$(PY) lab/lab.py up
 	rc=0; for s in $(MOLECULE_SCENARIOS); do \
 	  LVSFLEET_KEEP_LAB=1 molecule test -s $$s || { rc=1; break; }; \
-	done; $(PY) lab/lab.py down; exit $$rc
+	done; \
+	if [ $$rc = 0 ]; then \
+	  export LVSFLEET_LAB=ecmp; $(PY) lab/lab.py up && LVSFLEET_KEEP_LAB=1 molecule test -s ecmp || rc=1; \
+	fi; \
+	$(PY) lab/lab.py down; LVSFLEET_LAB=ecmp $(PY) lab/lab.py down; exit $$rc
 
 test: lint unit molecule
 
 # Fault drills too slow for every `make test` on this host (about 2 hours in all): rolling changes under
 # load (molecule `rolling`: eight steps, each a rolling reload of 2-9 min on emulated directors, ~75 min),
 # every health-check type on a dead backend (molecule `health`, ~25 min), then, under load, cut the
-# MASTER director's power, measure the failover, power it on again. Boots and deploys the lab if needed
-# and leaves it up.
+# MASTER director's power, measure the failover, power it on again. Then the anycast lab's drills (molecule/ecmp,
+# tests named *drill*): a director powered off under load, a fresh director added under load. Boots and deploys
+# each lab if needed and leaves the anycast lab up.
 drills: setup
 	$(PY) lab/lab.py up
 	ansible-playbook playbooks/site.yml
@@ -150,6 +156,8 @@ drills: setup
 	LVSFLEET_DRILLS=1 python -m pytest -v -s -p no:cacheprovider molecule/default/tests/test_secrets_vvv.py \
 	  -k "not site" || rc=1; \
 	python -m pytest -v -s -p no:cacheprovider molecule/rolling/tests/drill_failover.py || rc=1; \
+	export LVSFLEET_LAB=ecmp; $(PY) lab/lab.py up && ansible-playbook -i inventory/lab-ecmp playbooks/site.yml && \
+	python -m pytest -v -s -p no:cacheprovider molecule/ecmp/tests/test_ecmp.py -k drill || rc=1; \
 	exit $$rc
 
 # IPVS benchmark in a lab director: module core vs ipvsadm-restore vs per-rule ipvsadm vs pyroute2.

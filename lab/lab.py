@@ -7,6 +7,7 @@
     lab.py ssh HOST [CMD...]   run a command in a guest (host key checked)
     lab.py reboot HOST         reboot a guest from inside and wait until it is ready again
     lab.py power-off HOST      cut a guest's power (kill its QEMU); power-on HOST boots it again
+    lab.py reimage HOST        replace a guest by a fresh server (new disk, new host key, pinned)
     lab.py probe VIP:PORT N    N HTTP requests from the client guest; prints the demo summary line
     lab.py ecmp-demo VIP:PORT N   the same through the anycast lab's router; each director's share of them
 LVSFLEET_LAB=ecmp selects the anycast lab (inventory/lab-ecmp) instead of the VRRP lab (inventory/lab).
@@ -404,6 +405,35 @@ def power_on(name: str) -> None:
     log(f"{name} powered on and ready after {time.monotonic() - t0:.1f} s")
 
 
+def reimage(name: str) -> None:
+    """Replace a guest by a fresh server: power it off, give it a new disk from the image (a new host key, nothing
+    deployed), boot it, and pin its new host key. For drills that add a director."""
+    h = next((h for h in hosts() if h["name"] == name), None)
+    if h is None or h.get("lab_credential"):
+        raise LabError(f"{name!r}: not a lab host booted with the lab key")
+    if pid_of(name):
+        power_off(name)
+    image = Path(run([str(REPO / "lab" / "build-image.sh")], stdout=subprocess.PIPE).stdout.strip().splitlines()[-1])
+    d = vm_dir(name)
+    (d / "disk.qcow2").unlink(missing_ok=True)
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(image / "rootfs.qcow2"),
+         str(d / "disk.qcow2")])
+    console = d / "console.log"
+    console.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    run(qemu_cmd(h, image, (STATE / "id_ed25519.pub").read_text().strip()))
+    wait_ready(name, console, 0, "reimage")
+    key = next((line.split(" ", 1)[1].strip() for line in console.read_text(errors="replace").splitlines()
+                if line.startswith("LVSFLEET-HOSTKEY ")), None)
+    if key is None:
+        raise LabError(f"{name}: no host key on the console")
+    prefix = f"[127.0.0.1]:{h['ansible_port']} "
+    known = STATE / "known_hosts"
+    lines = [line for line in known.read_text().splitlines() if not line.startswith(prefix)]
+    known.write_text("".join(line + "\n" for line in lines + [prefix + key]))
+    log(f"{name} reimaged and ready after {time.monotonic() - t0:.1f} s (new host key pinned)")
+
+
 def wait_ready(name: str, console: Path, seen: int, what: str) -> None:
     """Wait until `console` shows more than `seen` READY markers (QEMU must stay up meanwhile)."""
     t0 = time.monotonic()
@@ -499,7 +529,7 @@ def main() -> int:
     p = sub.add_parser("ssh")
     p.add_argument("host")
     p.add_argument("command", nargs=argparse.REMAINDER)
-    for verb in ("reboot", "power-off", "power-on"):
+    for verb in ("reboot", "power-off", "power-on", "reimage"):
         p = sub.add_parser(verb)
         p.add_argument("host")
     p = sub.add_parser("probe")
@@ -532,6 +562,8 @@ def main() -> int:
             power_off(args.host)
         elif args.cmd == "power-on":
             power_on(args.host)
+        elif args.cmd == "reimage":
+            reimage(args.host)
         elif args.cmd == "probe":
             return probe(args.target, args.count)
         elif args.cmd == "ecmp-demo":

@@ -12,14 +12,14 @@ import testinfra
 REPO = Path(__file__).resolve().parents[2]
 LAB = [sys.executable, str(REPO / "lab" / "lab.py")]
 sys.path.insert(0, str(REPO / "lab"))
-from lab import STATE, private_dir  # noqa: E402  (the lab's own, checked state directory)
+from lab import INVENTORY_DIR, STATE, private_dir  # noqa: E402  (the lab's own, checked state directory)
 
 LOADGEN = (REPO / "lab" / "loadgen.py").read_text()
 RESULTS = STATE / "results"
 
 
 def lab_host(name: str):
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={REPO / 'inventory' / 'lab'}")
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY_DIR}")
 
 
 def probe(url: str, count: int) -> dict:

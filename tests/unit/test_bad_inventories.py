@@ -65,7 +65,8 @@ def model_check(case) -> None:
             hv["lvs_services"] = list(hv["lvs_services"]) + extra
     directors = {h: {k: v for k, v in hv.items() if k in (
         "lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip", "lvs_real_server_states",
-        "lvs_priority_overrides", "lvs_check_source")} for h, hv in hosts.items()}
+        "lvs_priority_overrides", "lvs_check_source", "lvs_bgp", "lvs_bgp_source", "lvs_bgp_source6")}
+        for h, hv in hosts.items()}
     real_servers = {h: {"services": hv.get("real_server_services", common["lvs_services"]),
                         "addresses": hv.get("real_server_addresses")}
                     for h, hv in (case.get("real_servers") or {}).items()}

@@ -564,7 +564,8 @@ ANYCAST_SCHEDULERS = ("mh", "sh")
 def _anycast(label: str, svc: dict) -> None:
     where = f"{label}.vip_holder"
     if svc["fwmark"] is not None:
-        raise ModelError(f"{where}: bgp announces the service's VIP; a fwmark service has none")
+        raise ModelError(f"{where}: bgp is for services matched by VIP and port; the director announces a VIP while "
+                         f"those services have live real servers, which a fwmark service does not show")
     if svc["forwarding"] not in ("dr", "tun"):
         raise ModelError(f"{label}.forwarding: {svc['forwarding']!r} with vip_holder bgp: NAT replies must return "
                          f"through the director that forwarded the request, which ECMP does not guarantee; use "

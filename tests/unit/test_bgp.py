@@ -1,0 +1,161 @@
+"""Anycast directors: the BGP model, the gate's readings and verdicts, and the BIRD configuration rendered from them."""
+import importlib.machinery
+import importlib.util
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from ansible_collections.lvsfleet.lvs.plugins.filter.lvs import lvs_normalize_bgp
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import ModelError, normalize_bgp, \
+    normalize_services
+
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "bgp"
+SERVICES = [
+    {"name": "web", "vip": "203.0.113.50", "port": 80, "scheduler": "mh", "scheduler_flags": ["mh-port"],
+     "forwarding": "dr", "vip_holder": "bgp", "quorum": 2, "real_servers": ["198.51.100.21", "198.51.100.22"]},
+    {"name": "web-tls", "vip": "203.0.113.50", "port": 443, "scheduler": "sh", "forwarding": "dr",
+     "vip_holder": "bgp", "real_servers": ["198.51.100.21"]},
+    {"name": "web6", "vip": "2001:db8::50", "port": 80, "scheduler": "mh", "forwarding": "dr", "vip_holder": "bgp",
+     "real_servers": ["2001:db8::21"]},
+    {"name": "pair", "vip": "198.51.100.10", "port": 80, "real_servers": ["203.0.113.21"]},
+]
+BGP = {"asn": 65001, "neighbors": [
+    {"name": "up4", "address": "198.51.100.1", "asn": 65000, "password": "s3cret-key", "hold_time": 3,
+     "keepalive_time": 1},
+    {"name": "up6", "address": "2001:db8::1", "asn": 65000, "bfd": True}]}
+SOURCES = {"lb1": {"lvs_bgp_source": "198.51.100.11", "lvs_bgp_source6": "2001:db8::11"}}
+
+
+def gate_module():
+    loader = importlib.machinery.SourceFileLoader("bgp_gate", str(ROLE / "files" / "lvsfleet-bgp-gate"))
+    spec = importlib.util.spec_from_loader("bgp_gate", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def test_model_lists_anycast_vips_with_their_services_and_defaults():
+    out = lvs_normalize_bgp(BGP, SERVICES, SOURCES)
+    assert out["vips"] == ["203.0.113.50", "2001:db8::50"]  # the VRRP-held VIP is not announced
+    assert out["gate"][0] == {"vip": "203.0.113.50", "prefix": 32, "protocol": "lvs_vip_203_0_113_50", "services": [
+        {"name": "web", "port": 80, "protocol": "tcp", "quorum": 2},
+        {"name": "web-tls", "port": 443, "protocol": "tcp", "quorum": 1}]}
+    assert out["gate"][1]["protocol"] == "lvs_vip_2001_db8__50" and out["gate"][1]["prefix"] == 128
+    assert out["neighbors"][1]["hold_time"] == 9 and out["neighbors"][1]["keepalive_time"] == 3
+    assert out["bfd"] == {"interval_ms": 300, "multiplier": 3}  # a neighbor with bfd: true turns BFD on
+    assert out["sources"] == {"lb1": {"4": "198.51.100.11", "6": "2001:db8::11"}}
+    assert out["vip_interface"] == "lvsvip0"
+
+
+def test_no_bgp_and_no_anycast_service_is_no_model():
+    assert normalize_bgp(None, {}, normalize_services(SERVICES[3:])) is None
+
+
+@pytest.mark.parametrize("value, message", [
+    ("65001", "lvs_bgp: '65001' must be a mapping"),
+    ({"asn": 65001, "neighbors": [{"address": "198.51.100.1", "asn": 65000}], "check_interval": 0},
+     "lvs_bgp.check_interval: 0 must be a number of seconds from 0.1 to 10"),
+    ({"asn": 65001, "neighbors": [{"address": "198.51.100.1", "asn": 65000}], "vip_interface": "lvs vip"},
+     "lvs_bgp.vip_interface: 'lvs vip' must be an interface name"),
+    ({"asn": 65001, "neighbors": [{"address": "198.51.100.1", "asn": 65000, "password": "x" * 81}]},
+     "lvs_bgp.neighbors[0].password: must be 1 to 80"),
+    ({"asn": 65001, "neighbors": [{"name": "a", "address": "198.51.100.1", "asn": 65000},
+                                  {"name": "a", "address": "198.51.100.2", "asn": 65000}]},
+     "lvs_bgp.neighbors: two neighbors share a name"),
+    ({"asn": 65001, "neighbors": [{"address": "198.51.100.1", "asn": 65000, "bfd": "yes"}]},
+     "lvs_bgp.neighbors[0].bfd: 'yes' must be true or false"),
+])
+def test_bad_values_are_named(value, message):
+    with pytest.raises(ModelError) as err:
+        normalize_bgp(value, {"lb1": {"lvs_bgp_source": "198.51.100.11"}}, normalize_services(SERVICES[:2]))
+    assert str(err.value).startswith(message)
+
+
+def test_ipv6_neighbor_needs_an_ipv6_source():
+    with pytest.raises(ModelError, match=r"^lb1: lvs_bgp_source6: required, lvs_bgp has IPv6 neighbors$"):
+        normalize_bgp(BGP, {"lb1": {"lvs_bgp_source": "198.51.100.11"}}, normalize_services(SERVICES))
+
+
+# /proc/net/ip_vs as the kernel prints it: an IPv4 service with two real servers (one at weight 0), an IPv6
+# service, a fwmark service.
+IP_VS = """\
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port Forward Weight ActiveConn InActConn
+TCP  CB007132:0050 mh
+  -> C6336415:0050      Route   1      3          10
+  -> C6336416:0050      Route   0      0          2
+TCP  [2001:0db8:0000:0000:0000:0000:0000:0050]:0050 mh
+  -> [2001:0db8:0000:0000:0000:0000:0000:0021]:0050      Route   2      0          0
+FWM  00000007 rr
+  -> C6336415:0000      Route   1      0          0
+"""
+
+
+def test_ip_vs_table_is_read_per_service():
+    table = gate_module().parse_ip_vs(IP_VS)
+    assert table == {("tcp", "203.0.113.50", 80): [1, 0], ("tcp", "2001:db8::50", 80): [2]}
+
+
+@pytest.mark.parametrize("quorum, checker, maintenance, hold, want", [
+    (1, True, False, False, (True, "")),
+    (2, True, False, False, (False, "tcp/80: live weight 1 below quorum 2")),
+    (1, False, False, False, (False, "keepalived's checker is not running")),
+    (1, True, True, False, (False, "maintenance")),
+    (1, True, False, True, (False, "held by a rolling change")),
+])
+def test_verdict(quorum, checker, maintenance, hold, want):
+    gate = gate_module()
+    vip = {"vip": "203.0.113.50", "services": [{"port": 80, "protocol": "tcp", "quorum": quorum}]}
+    assert gate.verdict(vip, gate.parse_ip_vs(IP_VS), checker, maintenance, hold) == want
+
+
+def test_a_service_missing_from_the_table_withdraws_its_vip():
+    gate = gate_module()
+    vip = {"vip": "203.0.113.50", "services": [{"port": 80, "protocol": "tcp", "quorum": 1},
+                                              {"port": 443, "protocol": "tcp", "quorum": 1}]}
+    assert gate.verdict(vip, gate.parse_ip_vs(IP_VS), True, False, False) == \
+        (False, "tcp/443 is not in the IPVS table")
+
+
+BIRDC_PROTOCOLS = """\
+BIRD 2.0.12 ready.
+Name       Proto      Table      State  Since         Info
+device1    Device     ---        up     07:02:45.791
+lvs_vip_203_0_113_50 Static     master4    up     07:06:09.868
+upstream   BGP        ---        start  07:06:10.237  Active        Socket: Connection refused
+"""
+
+
+def test_birdc_protocols_are_parsed():
+    out = gate_module().parse_protocols(BIRDC_PROTOCOLS)
+    assert out["lvs_vip_203_0_113_50"] == {"proto": "Static", "state": "up", "info": ""}
+    assert out["upstream"]["state"] == "start" and out["upstream"]["info"].startswith("Active")
+
+
+def render(model: dict, host: str = "lb1") -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROLE / "templates")), trim_blocks=True,
+                             lstrip_blocks=False, undefined=jinja2.StrictUndefined)
+    return env.get_template("bird.conf.j2").render(_bgp_model=model, inventory_hostname=host,
+                                                   ansible_managed="managed")
+
+
+def test_bird_config_announces_each_vip_through_a_disabled_static_protocol():
+    text = render(lvs_normalize_bgp(BGP, SERVICES, SOURCES))
+    assert "router id 198.51.100.11;" in text
+    assert "protocol static lvs_vip_203_0_113_50 {\n    ipv4;\n    disabled yes;\n" \
+           "    route 203.0.113.50/32 blackhole;\n}" in text
+    assert "route 2001:db8::50/128 blackhole;" in text
+    assert "local 198.51.100.11 as 65001;" in text and "local 2001:db8::11 as 65001;" in text
+    assert 'password "s3cret-key";' in text and text.count("password ") == 1
+    assert text.count("bfd on;") == 1 and "protocol bfd lvs_bfd" in text
+    assert text.count('export where proto ~ "lvs_vip_*";') == 2 and "import none;" in text
+    assert "protocol kernel" not in text  # a director installs no route it hears
+
+
+def test_silence_rules_drop_only_what_the_director_sends_from_a_vip():
+    rules = gate_module().silence_rules("203.0.113.50")
+    assert [r[:3] for r in rules] == [["OUTPUT", "-s", "203.0.113.50"]] * 2
+    assert "port-unreachable" in rules[0] and rules[1][rules[1].index("--tcp-flags") + 1:][:2] == ["RST", "RST"]
+    assert "icmpv6" in gate_module().silence_rules("2001:db8::50")[0]
