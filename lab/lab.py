@@ -94,9 +94,9 @@ def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess
     return subprocess.run(cmd, check=check, text=True, **kw)
 
 
-def hosts(inventory: Path = INVENTORY) -> list[dict]:
-    """Every lab host, in inventory order, with its group."""
-    inv = yaml.safe_load(inventory.read_text())
+def hosts(inventory: Path | None = None) -> list[dict]:
+    """Every lab host (of this lab, or of `inventory`), in inventory order, with its group."""
+    inv = yaml.safe_load((inventory or INVENTORY).read_text())
     out, seen = [], {}
     for group, body in inv["all"]["children"].items():
         for name, hv in (body.get("hosts") or {}).items():
