@@ -468,7 +468,8 @@ def probe(target: str, count: int) -> int:
 
 
 def service_conns(director: str, target: str) -> int:
-    """Connections IPVS has scheduled for the TCP service `target` on `director` so far (ipvsadm --stats)."""
+    """Connections IPVS has scheduled for the TCP service `target` on `director` so far (ipvsadm --stats; the
+    kernel refreshes these counters every 2 s)."""
     out = subprocess.run(ssh_argv(director) + ["ipvsadm", "-Ln", "--stats", "--exact", "-t", target],
                          stdout=subprocess.PIPE, text=True, check=True).stdout
     for line in out.splitlines():
@@ -487,6 +488,7 @@ def ecmp_demo(target: str, count: int) -> int:
     out = subprocess.run(ssh_argv("client") + ["python3", "-", target, str(count)], input=script,
                          stdout=subprocess.PIPE, check=True).stdout.decode()
     result = json.loads(out.strip().splitlines()[-1])
+    time.sleep(4.5)  # the kernel refreshes the counters ipvsadm reads every 2 s: two refreshes
     share = {d: service_conns(d, target) - before[d] for d in directors}
     print(json.dumps(dict(result, by_director=share)))
     print(f"ecmp: {result['ok']}/{count} requests via VIP {target} -> "

@@ -1,6 +1,8 @@
 """What the lab's testinfra checks share: hosts, one-shot probes, the client's load generator, watchers
 that stream a director's state, and measurements kept under /var/lib/lvsfleet-lab/results."""
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -97,8 +99,11 @@ class Stream:
     on arrival (so the timelines of several hosts compare); subclasses take them in `take`."""
 
     def __init__(self, host: str, script: str, *args: str):
+        # A session of its own: kill() ends lab.py and its ssh together (an ssh left behind would hold the test's
+        # stdout open, and molecule would wait for it).
         self.proc = subprocess.Popen(LAB + ["ssh", host, "python3", "-u", "-", *args],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     start_new_session=True)
         self.proc.stdin.write(script)
         self.proc.stdin.close()
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -114,6 +119,14 @@ class Stream:
 
     def take(self, item, at: float) -> None:
         raise NotImplementedError
+
+    def kill(self) -> None:
+        """Stop the script now: lab.py and the ssh it started."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
 
 
 class Watch(Stream):
@@ -246,5 +259,4 @@ class AlertWatch(Stream):
         return None
 
     def close(self):
-        self.proc.kill()
-        self.proc.wait()
+        self.kill()

@@ -84,8 +84,7 @@ class RouteWatch(Stream):
         self.changes.append((at, {NAME_OF.get(h, h) for h in hops}))
 
     def stop(self) -> list:
-        self.proc.kill()
-        self.proc.wait()
+        self.kill()
         return self.changes
 
     def first(self, predicate, after: float = 0) -> float | None:
@@ -129,6 +128,7 @@ def test_drill_maintenance_moves_traffic_away_and_back_dropping_nothing():
         assert rc == 0, out[-3000:]
         assert nexthops() == {"lb1", "lb3"}
         assert gate("lb2")["vips"][VIP]["reason"] == "maintenance"
+        time.sleep(4.5)  # IPVS counters are refreshed every 2 s: what came before the withdrawal is in them now
         before = service_conns("lb2", TARGET)
         time.sleep(3)
         assert service_conns("lb2", TARGET) == before, "lb2 still receives new connections while withdrawn"
@@ -310,7 +310,7 @@ def test_drill_director_added_under_load():
         assert rc == 0, out[-4000:]
         joined_s = wait_nexthops(set(DIRECTORS), 60)
         before = service_conns("lb3", TARGET)
-        time.sleep(5)
+        time.sleep(5)  # more than one refresh of the counters (every 2 s)
         share = service_conns("lb3", TARGET) - before
     finally:
         tally = load.stop()
