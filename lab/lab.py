@@ -455,12 +455,17 @@ def reboot(name: str) -> None:
     log(f"{name} rebooted and ready after {time.monotonic() - t0:.1f} s")
 
 
-def probe(target: str, count: int) -> int:
-    """Run lab/probe.py on the client guest; print its JSON and one summary line."""
+def client_probe(target: str, count: int) -> dict:
+    """Run lab/probe.py on the client guest: `count` HTTP requests to `target`; its tally."""
     script = (REPO / "lab" / "probe.py").read_bytes()
     out = subprocess.run(ssh_argv("client") + ["python3", "-", target, str(count)], input=script,
                          stdout=subprocess.PIPE, check=True).stdout.decode()
-    result = json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def probe(target: str, count: int) -> int:
+    """Run lab/probe.py on the client guest; print its JSON and one summary line."""
+    result = client_probe(target, count)
     print(json.dumps(result))
     servers = " ".join(f"{k}={v}" for k, v in result["by_server"].items()) or "none"
     print(f"demo: {result['ok']}/{count} requests via VIP {target} -> {servers}")
@@ -484,10 +489,7 @@ def ecmp_demo(target: str, count: int) -> int:
     each director, counted from its own IPVS counters (connections scheduled during the run)."""
     directors = [h["name"] for h in hosts() if h["group"] == "directors"]
     before = {d: service_conns(d, target) for d in directors}
-    script = (REPO / "lab" / "probe.py").read_bytes()
-    out = subprocess.run(ssh_argv("client") + ["python3", "-", target, str(count)], input=script,
-                         stdout=subprocess.PIPE, check=True).stdout.decode()
-    result = json.loads(out.strip().splitlines()[-1])
+    result = client_probe(target, count)
     time.sleep(4.5)  # the kernel refreshes the counters ipvsadm reads every 2 s: two refreshes
     share = {d: service_conns(d, target) - before[d] for d in directors}
     print(json.dumps(dict(result, by_director=share)))
@@ -499,7 +501,6 @@ def ecmp_demo(target: str, count: int) -> int:
 def client_side_demo(target: str, count: int, directors=("lb1", "lb2")) -> int:
     """Stop keepalived on every director, send `count` requests from the client guest to its client-side VIP,
     print one line counted from the real servers' answers, and start keepalived again."""
-    script = (REPO / "lab" / "probe.py").read_bytes()
     for d in directors:
         subprocess.run(ssh_argv(d) + ["systemctl", "stop", "keepalived"], check=True)
     try:
@@ -509,9 +510,7 @@ def client_side_demo(target: str, count: int, directors=("lb1", "lb2")) -> int:
                 if time.monotonic() - t0 > 30:
                     raise LabError(f"{d}: keepalived still runs 30 s after systemctl stop")
                 time.sleep(0.5)
-        out = subprocess.run(ssh_argv("client") + ["python3", "-", target, str(count)], input=script,
-                             stdout=subprocess.PIPE, check=True).stdout.decode()
-        result = json.loads(out.strip().splitlines()[-1])
+        result = client_probe(target, count)
         print(json.dumps(result))
         servers = " ".join(f"{k}={v}" for k, v in result["by_server"].items()) or "none"
         print(f"client-side: {result['ok']}/{count} requests via VIP {target} with both directors stopped "
