@@ -43,7 +43,14 @@ apt:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-venv: $(VENV)/.installed
+# ansible.posix (galaxy.yml's dependency), from the hash-pinned `ansible` bundle on PyPI: no Galaxy here.
+POSIX_MANIFEST := .collections/ansible_collections/ansible/posix/MANIFEST.json
+
+venv: $(VENV)/.installed $(POSIX_MANIFEST)
+
+$(POSIX_MANIFEST): requirements-collections.txt galaxy.yml | $(VENV)/.installed
+	$(PY) tools/install_collections.py
+	touch $@
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)

@@ -4,7 +4,9 @@ repository, with an ansible.cfg of its own that knows nothing of the checkout, c
 lab: the collection's rolling reload (verification, staging and validation on both directors, nothing to
 roll on a converged lab), then its IPVS module.
 """
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -15,7 +17,8 @@ from conftest import REPO, record
 BIN = Path(sys.executable).parent
 PROJECT_ONLY = ("lab/", "inventory/", "molecule/", "benchmarks/", "tests/unit", "tests/bad_inventories",
                 "tests/promtool", "tests/tools", ".venv", ".collections", "build/", "roles/demo_backend",
-                "roles/lab_backends", "roles/lab_resolver", "ansible.cfg", "Makefile", "requirements.txt")
+                "roles/lab_backends", "roles/lab_resolver", "roles/lab_router", "tools/", "ansible.cfg", "Makefile",
+                "requirements.txt", "requirements-collections.txt")
 PLAYBOOK = """\
 - name: The collection's rolling reload, by FQCN
   ansible.builtin.import_playbook: lvsfleet.lvs.reload
@@ -63,6 +66,9 @@ def test_built_tarball_installs_and_runs_by_fqcn(tmp_path):
     # What stays in the checkout (galaxy.yml's build_ignore); tests/sanity (the sanity ignore files) ships.
     shipped_lab = sorted(n for n in names if n.startswith(PROJECT_ONLY))
     assert shipped_lab == [], shipped_lab
+    with tarfile.open(tarball) as tar:
+        manifest = json.load(tar.extractfile("MANIFEST.json"))
+    assert manifest["collection_info"]["dependencies"] == {"ansible.posix": ">=1.5.0"}, manifest
 
     # The operator's side: a directory outside the checkout, whose ansible.cfg names only the install directory
     # (the checkout's own link to itself must not count as "already installed").
@@ -73,7 +79,13 @@ def test_built_tarball_installs_and_runs_by_fqcn(tmp_path):
     (outside / "deploy.yml").write_text(PLAYBOOK)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") or k == "ANSIBLE_VAULT_IDENTITY_LIST"}
     env.update(ANSIBLE_CONFIG=str(outside / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    run([BIN / "ansible-galaxy", "collection", "install", "-p", collections, tarball], env=env, cwd=outside)
+    # The dependency, as Galaxy would bring it (this network reaches no Galaxy): the copy `make venv` extracted.
+    # --offline: the installer must find it installed rather than ask a server.
+    shutil.copytree(REPO / ".collections" / "ansible_collections" / "ansible" / "posix",
+                    collections / "ansible_collections" / "ansible" / "posix")
+    out = run([BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", collections, tarball],
+              env=env, cwd=outside)
+    assert "'ansible.posix:" in out and "is already installed" in out, out
     installed = collections / "ansible_collections" / "lvsfleet" / "lvs"
     assert (installed / "plugins" / "modules" / "lvs_ipvs.py").is_file()
     p = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(REPO / "inventory" / "lab" / "hosts.yml"),
