@@ -356,6 +356,63 @@ def lvs_status_page(report):
     return status.page(report)
 
 
+# Read-only checks that let a run skip a module whose answer is already known: an `apt` or `systemd_service` call
+# that would change nothing costs a module round trip (and its first use on a host loads the module and its
+# module_utils there), where `dpkg-query` or `systemctl show`, run by `command`, answers for every package or
+# unit of a role at once. The core modules still do every change.
+DPKG_FORMAT = "${db:Status-Abbrev}|${Package}\\n"
+UNIT_PROPERTIES = ("LoadState", "ActiveState", "UnitFileState")
+
+
+def lvs_dpkg_query(packages):
+    """argv for `dpkg-query` reporting each package's status (for lvs_packages_missing)."""
+    return ["dpkg-query", "--show", "--showformat=" + DPKG_FORMAT, "--", *packages]
+
+
+def lvs_packages_missing(packages, stdout):
+    """The packages (names as given) that lvs_dpkg_query's output does not show installed ("ii" or "hi", no
+    error flag). A name dpkg does not know, or one with a version (`name=1.2`), counts as missing: apt decides."""
+    installed = set()
+    for line in (stdout or "").splitlines():
+        status, sep, name = line.partition("|")
+        if sep and len(status) >= 2 and status[1] == "i" and status[2:3] in ("", " "):
+            installed.add(name.strip())
+    return [p for p in packages if p not in installed]
+
+
+def lvs_systemctl_show(units):
+    """argv for `systemctl show` of the units' load, active and unit-file states (for lvs_unit_states)."""
+    return ["systemctl", "show", "--property=" + ",".join(UNIT_PROPERTIES), "--", *units]
+
+
+def lvs_unit_states(stdout, units):
+    """{unit: {"loaded", "active", "enabled"}} from lvs_systemctl_show's output (one block per unit, in the order
+    asked). A unit whose block is missing or unreadable counts as neither active nor enabled."""
+    blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+              for block in re.split(r"\n\s*\n", (stdout or "").strip()) if block.strip()]
+    states = {}
+    for i, unit in enumerate(units):
+        props = blocks[i] if len(blocks) == len(units) else {}
+        states[unit] = {"loaded": props.get("LoadState") == "loaded",
+                        "active": props.get("ActiveState") == "active",
+                        "enabled": props.get("UnitFileState") == "enabled"}
+    return states
+
+
+def lvs_unit_settled(result, unit, state="started"):
+    """Whether the registered result of a `command` run with lvs_systemctl_show's argv shows `unit` enabled and,
+    with state "started", active: then a systemd_service call for it would change nothing. Anything unknown (the
+    read skipped or failed, the unit not asked about) is not settled, so the module runs."""
+    if not isinstance(result, dict) or result.get("rc") != 0 or "--" not in (result.get("cmd") or []):
+        return False
+    cmd = list(result["cmd"])
+    units = cmd[cmd.index("--") + 1:]
+    if unit not in units:
+        return False
+    found = lvs_unit_states(result.get("stdout"), units)[unit]
+    return found["enabled"] and (found["active"] or state == "enabled")
+
+
 class FilterModule:
     def filters(self):
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
@@ -369,4 +426,6 @@ class FilterModule:
                 "lvs_adopt_files": lvs_adopt_files, "lvs_adopt_line": lvs_adopt_line,
                 "lvs_client_side_services": lvs_client_side_services, "lvs_status_readings": lvs_status_readings,
                 "lvs_status_report": lvs_status_report, "lvs_status_table": lvs_status_table,
-                "lvs_status_page": lvs_status_page, "lvs_normalize_bgp": lvs_normalize_bgp}
+                "lvs_status_page": lvs_status_page, "lvs_normalize_bgp": lvs_normalize_bgp,
+                "lvs_dpkg_query": lvs_dpkg_query, "lvs_packages_missing": lvs_packages_missing,
+                "lvs_systemctl_show": lvs_systemctl_show, "lvs_unit_settled": lvs_unit_settled}

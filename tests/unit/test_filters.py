@@ -64,3 +64,64 @@ def test_adopted_text_is_never_evaluated_by_ansible(tmp_path):
     assert all(kept_as_text(v) for v in files.values())
     assert "{{ lookup" in files["adopt-report.txt"]
     assert "{{" not in files["group_vars/directors/lvsfleet.yml"] and files["secrets"] == ""
+
+
+# `dpkg-query` and `systemctl show` as the guests print them (Debian 12): the read-only checks that let a no-op
+# run skip apt and systemd_service.
+DPKG = "ii |keepalived\nii |nginx-light\nrc |nginx\niU |ipvsadm\nhi |bird2\niiR|broken\n"
+SHOW = ("LoadState=loaded\nActiveState=active\nUnitFileState=enabled\n\n"
+        "LoadState=not-found\nActiveState=inactive\nUnitFileState=\n\n"
+        "LoadState=loaded\nActiveState=inactive\nUnitFileState=enabled\n\n"
+        "LoadState=loaded\nActiveState=active\nUnitFileState=disabled\n")
+
+
+def test_dpkg_query_argv_is_a_list_with_the_names_after_the_options():
+    argv = filters.lvs_dpkg_query(["keepalived", "-x"])
+    assert argv[:2] == ["dpkg-query", "--show"] and argv[-3:] == ["--", "keepalived", "-x"]
+
+
+def test_packages_missing_keeps_only_installed_ones_out():
+    wanted = ["keepalived", "nginx", "ipvsadm", "bird2", "broken", "unknown", "nginx-light=1.22", "nginx-light"]
+    assert filters.lvs_packages_missing(wanted, DPKG) == ["nginx", "ipvsadm", "broken", "unknown",
+                                                          "nginx-light=1.22"]
+
+
+def test_packages_missing_without_output_is_everything():
+    assert filters.lvs_packages_missing(["a", "b"], "") == ["a", "b"]
+
+
+def test_unit_states_in_the_order_asked():
+    states = filters.lvs_unit_states(SHOW, ["nginx", "nosuch", "lvsfleet-real-server.service", "bird"])
+    assert states == {
+        "nginx": {"loaded": True, "active": True, "enabled": True},
+        "nosuch": {"loaded": False, "active": False, "enabled": False},
+        "lvsfleet-real-server.service": {"loaded": True, "active": False, "enabled": True},
+        "bird": {"loaded": True, "active": True, "enabled": False},
+    }
+
+
+def test_unit_states_of_output_that_does_not_match_the_units_is_unknown():
+    # A block short (systemctl failed half-way): nothing may be taken as settled.
+    states = filters.lvs_unit_states(SHOW, ["a", "b", "c", "d", "e"])
+    assert all(not s["active"] and not s["enabled"] for s in states.values())
+    assert filters.lvs_unit_states("", ["a"]) == {"a": {"loaded": False, "active": False, "enabled": False}}
+
+
+def _show_result(units, stdout=SHOW, rc=0):
+    return {"rc": rc, "cmd": filters.lvs_systemctl_show(units), "stdout": stdout}
+
+
+def test_unit_settled_reads_the_registered_result():
+    result = _show_result(["nginx", "nosuch", "lvsfleet-real-server.service", "bird"])
+    assert filters.lvs_unit_settled(result, "nginx")
+    assert not filters.lvs_unit_settled(result, "nosuch")
+    assert not filters.lvs_unit_settled(result, "lvsfleet-real-server.service")  # enabled, not running
+    assert filters.lvs_unit_settled(result, "lvsfleet-real-server.service", "enabled")
+    assert not filters.lvs_unit_settled(result, "bird", "enabled")  # running, not enabled
+
+
+def test_unit_settled_is_false_for_whatever_it_cannot_tell():
+    assert not filters.lvs_unit_settled({"skipped": True, "changed": False}, "nginx")
+    assert not filters.lvs_unit_settled(_show_result(["nginx"], rc=1), "nginx")
+    assert not filters.lvs_unit_settled(_show_result(["bird"]), "nginx")  # not asked about
+    assert not filters.lvs_unit_settled("", "nginx")
