@@ -116,8 +116,10 @@ SANITY_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 sanity: venv
 	rm -rf build/sanity build/dist
 	ansible-galaxy collection build --output-path build/dist .
+	@# Its dependency ansible.posix as `make venv` installed it (no Galaxy here; --offline finds it installed).
+	mkdir -p build/sanity/ansible_collections/ansible && cp -a $(dir $(POSIX_MANIFEST)) build/sanity/ansible_collections/ansible/
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/sanity \
-	  ansible-galaxy collection install -p build/sanity build/dist/lvsfleet-lvs-*.tar.gz
+	  ansible-galaxy collection install --offline -p build/sanity build/dist/lvsfleet-lvs-*.tar.gz
 	@[ -f $(SANITY_PIP) ] || install -D -m 0644 tests/tools/get_pip_offline.py $(SANITY_PIP)
 	@# ansible-test lists the files to test with git: the copy gets a repository of its own (the checkout's
 	@# would hide it: build/ is ignored there), without ansible-test's own output.

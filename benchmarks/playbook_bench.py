@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """What lvsfleet's playbooks cost on the lab, with ansible-core's linear strategy and with Mitogen's, side by side.
 
-    benchmarks/playbook_bench.py [--fresh] [--rounds N]
+    benchmarks/playbook_bench.py [--fresh] [--rounds N] [--strategies linear,mitogen]
 
-For each strategy: a no-op site.yml, a no-op reload.yml and reload.yml --check --diff on the converged lab
-(best of N rounds), and with --fresh also the first converge (the lab is taken down and booted again before
-each strategy's converge). Prints one line per run, the ratios (Mitogen against linear; no-op against first
-converge), then one JSON object with every figure. Needs the lab (`make lab-up`); runs from the checkout
-with the Makefile's environment (`make bench-playbooks`).
+For each strategy: a no-op site.yml, a no-op reload.yml, reload.yml --check --diff, and a rolling reload of a
+changed configuration and back (molecule/rolling/vars/change.yml, no load) on the converged lab (best of N
+rounds), and with --fresh also the first converge (the lab is taken down and booted again before each
+strategy's converge). Prints one line per run, the ratios (Mitogen against linear; no-op against first
+converge) and the rolling reload per director, then one JSON object with every figure. Needs the lab
+(`make lab-up`); runs from the checkout with the Makefile's environment (`make bench-playbooks`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+CHANGE = REPO / "molecule" / "rolling" / "vars" / "change.yml"
 MITOGEN_VARS = ("ANSIBLE_STRATEGY", "ANSIBLE_STRATEGY_PLUGINS", "ANSIBLE_DEPRECATION_WARNINGS")
 
 
@@ -52,11 +54,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fresh", action="store_true", help="also time the first converge (reboots the lab twice)")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--strategies", default="linear,mitogen", help="comma-separated: linear, mitogen")
     args = ap.parse_args()
+    strategies = [s for s in args.strategies.split(",") if s]
+    if not strategies or set(strategies) - {"linear", "mitogen"}:
+        sys.exit(f"--strategies: {args.strategies!r}: linear and/or mitogen")
     runs = {"site_noop": ("site.yml",), "reload_noop": ("reload.yml",),
-            "reload_check_diff": ("reload.yml", "--check", "--diff")}
+            "reload_check_diff": ("reload.yml", "--check", "--diff"),
+            "reload_change": ("reload.yml", "-e", f"@{CHANGE}"), "reload_back": ("reload.yml",)}
+    changes = {"reload_check_diff", "reload_change", "reload_back"}
+    directors = len(json.loads(subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "--list"], env=environment("linear"), cwd=REPO,
+        capture_output=True, text=True, check=True).stdout).get("directors", {}).get("hosts", []))
     figures: dict[str, dict[str, float]] = {}
-    for strategy in ("linear", "mitogen"):
+    for strategy in strategies:
         got = figures[strategy] = {}
         if args.fresh:
             lab("down")
@@ -65,18 +76,20 @@ def main() -> int:
             print(f"{strategy:8} site_converge      {got['site_converge']:7.1f} s", flush=True)
         else:
             playbook(strategy, "site.yml")  # converged, whatever the lab held before
-        for name, argv in runs.items():
-            best = None
-            for _ in range(args.rounds):
+        # Per round: the no-ops, the preview, then the change and the change back (each pair a real roll).
+        for _ in range(args.rounds):
+            for name, argv in runs.items():
                 took, changed = playbook(strategy, *argv)
-                if name != "reload_check_diff" and changed:
+                if name not in changes and changed:
                     sys.exit(f"{strategy} {name} is not a no-op: {changed}")
-                best = took if best is None else min(best, took)
-            got[name] = best
-            print(f"{strategy:8} {name:18} {best:7.1f} s", flush=True)
+                if name in ("reload_change", "reload_back") and not changed:
+                    sys.exit(f"{strategy} {name} changed nothing: the lab did not hold what it expects")
+                got[name] = min(got.get(name, took), took)
+                print(f"{strategy:8} {name:18} {took:7.1f} s", flush=True)
     ratios = {f"mitogen/linear {name}": figures["mitogen"][name] / figures["linear"][name]
-              for name in figures["linear"]}
-    for strategy in ("linear", "mitogen"):
+              for name in figures["linear"]} if len(strategies) == 2 else {}
+    for strategy in strategies:
+        figures[strategy]["reload_change_per_director"] = figures[strategy]["reload_change"] / max(directors, 1)
         if "site_converge" in figures[strategy]:
             ratios[f"{strategy} site_noop/site_converge"] = (figures[strategy]["site_noop"]
                                                              / figures[strategy]["site_converge"])

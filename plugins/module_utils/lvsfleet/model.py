@@ -1029,8 +1029,8 @@ def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bg
         if svc["family"] not in families:
             raise ModelError(f"lvs_services ({svc['name']}).vip: {svc['vip']} is IPv{svc['family']} but no "
                              f"{var} neighbor is; nothing would carry its announcement")
-    out["vips"] = sorted({v for s in anycast for v in s["vips"]}, key=lambda a: (_parse_addr(a).version,
-                                                                                  _parse_addr(a)))
+    out["vips"] = sorted({v for s in anycast for v in s["vips"]},
+                         key=lambda a: (_parse_addr(a).version, _parse_addr(a)))
     out["sources"] = {}
     routers = {}
     for host, hv in sources.items():
