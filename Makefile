@@ -174,9 +174,10 @@ bench: lab-up
 	PY=$(PY) benchmarks/run.sh
 
 # Playbook cost on the lab, ansible-core's linear strategy against Mitogen's (no-op site.yml and reload.yml,
-# reload --check --diff); FRESH=1 also times each strategy's first converge on a freshly booted lab.
+# reload --check --diff, a rolling reload of a change and back); FRESH=1 also times each strategy's first
+# converge on a freshly booted lab; STRATEGIES=mitogen (or linear) runs one strategy only.
 bench-playbooks: lab-up
-	$(PY) benchmarks/playbook_bench.py $(if $(FRESH),--fresh)
+	$(PY) benchmarks/playbook_bench.py $(if $(FRESH),--fresh) $(if $(STRATEGIES),--strategies $(STRATEGIES))
 
 clean: lab-down
 	rm -rf $(VENV)
