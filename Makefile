@@ -113,6 +113,8 @@ unit: setup
 # tests/tools/get_pip_offline.py stands in for it (pip from the interpreter's ensurepip, then the pinned pip
 # from the package index).
 SANITY_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+# The controller Python the sanity tests run under (3.11: Debian 12; 3.12 and 3.13 where installed).
+SANITY_PYTHON ?= 3.11
 sanity: venv
 	rm -rf build/sanity build/dist
 	ansible-galaxy collection build --output-path build/dist .
@@ -124,7 +126,7 @@ sanity: venv
 	@# ansible-test lists the files to test with git: the copy gets a repository of its own (the checkout's
 	@# would hide it: build/ is ignored there), without ansible-test's own output.
 	cd build/sanity/ansible_collections/lvsfleet/lvs && echo tests/output/ > .gitignore && git init -q . && \
-	  git add -A && ansible-test sanity --venv --python 3.11
+	  git add -A && ansible-test sanity --venv --python $(SANITY_PYTHON)
 
 # The same unit tests through ansible-test (`ansible-test units`), on a copy of the checkout's files under
 # build/units/ansible_collections/lvsfleet/lvs with a git repository of its own; pytest, xdist and
