@@ -365,7 +365,7 @@ UNIT_PROPERTIES = ("LoadState", "ActiveState", "UnitFileState")
 
 
 def lvs_dpkg_query(packages):
-    """argv for `dpkg-query` reporting each package's status (for lvs_packages_missing)."""
+    """argv for `dpkg-query` reporting each package's status (for lvs_packages_installed)."""
     return ["dpkg-query", "--show", "--showformat=" + DPKG_FORMAT, "--", *packages]
 
 
@@ -380,8 +380,18 @@ def lvs_packages_missing(packages, stdout):
     return [p for p in packages if p not in installed]
 
 
+def lvs_packages_installed(result):
+    """Whether the registered result of a `command` run with lvs_dpkg_query's argv shows every package it asked
+    about installed: then an apt call for them would change nothing. Anything unknown (the read skipped, a package
+    dpkg does not know) is not installed, so apt runs."""
+    if not isinstance(result, dict) or result.get("rc") != 0 or "--" not in (result.get("cmd") or []):
+        return False
+    cmd = list(result["cmd"])
+    return not lvs_packages_missing(cmd[cmd.index("--") + 1:], result.get("stdout"))
+
+
 def lvs_systemctl_show(units):
-    """argv for `systemctl show` of the units' load, active and unit-file states (for lvs_unit_states)."""
+    """argv for `systemctl show` of the units' load, active and unit-file states (for lvs_unit_settled)."""
     return ["systemctl", "show", "--property=" + ",".join(UNIT_PROPERTIES), "--", *units]
 
 
@@ -427,5 +437,5 @@ class FilterModule:
                 "lvs_client_side_services": lvs_client_side_services, "lvs_status_readings": lvs_status_readings,
                 "lvs_status_report": lvs_status_report, "lvs_status_table": lvs_status_table,
                 "lvs_status_page": lvs_status_page, "lvs_normalize_bgp": lvs_normalize_bgp,
-                "lvs_dpkg_query": lvs_dpkg_query, "lvs_packages_missing": lvs_packages_missing,
+                "lvs_dpkg_query": lvs_dpkg_query, "lvs_packages_installed": lvs_packages_installed,
                 "lvs_systemctl_show": lvs_systemctl_show, "lvs_unit_settled": lvs_unit_settled}

@@ -125,3 +125,15 @@ def test_unit_settled_is_false_for_whatever_it_cannot_tell():
     assert not filters.lvs_unit_settled(_show_result(["nginx"], rc=1), "nginx")
     assert not filters.lvs_unit_settled(_show_result(["bird"]), "nginx")  # not asked about
     assert not filters.lvs_unit_settled("", "nginx")
+
+
+def _dpkg_result(packages, stdout=DPKG, rc=0):
+    return {"rc": rc, "cmd": filters.lvs_dpkg_query(packages), "stdout": stdout}
+
+
+def test_packages_installed_reads_the_registered_result():
+    assert filters.lvs_packages_installed(_dpkg_result(["keepalived", "nginx-light", "bird2"]))
+    assert not filters.lvs_packages_installed(_dpkg_result(["keepalived", "nginx"]))  # nginx: removed, config left
+    assert not filters.lvs_packages_installed(_dpkg_result(["keepalived", "unknown"], rc=1))  # dpkg knows no such
+    assert not filters.lvs_packages_installed({"skipped": True, "changed": False})
+    assert not filters.lvs_packages_installed("")
