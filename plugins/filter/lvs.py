@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
-from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt, model, status
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt, model, roll_plan, status
 
 
 def lvs_normalize_services(services, var="lvs_services"):
@@ -101,7 +101,9 @@ def lvs_removed_real_servers(kernel_services, services):
             if rs["present"] and rs.get("check_fwmark") is not None:
                 wanted[("fwmark", rs["check_fwmark"], svc["family"])] = {(rs["address"], 0)}
     out = []
-    for ks in kernel_services:
+    # The fwmark services of forwarding-path checks carry no client traffic: the reload removes them, nothing
+    # waits for them.
+    for ks in lvs_traffic_services(kernel_services):
         key = ("fwmark", ks["fwmark"], ks["family"]) if ks.get("fwmark") else (ks["protocol"], ks["vip"], ks["port"])
         keep = wanted.get(key, set())
         for rs in ks["real_servers"]:
@@ -244,31 +246,136 @@ def lvs_split_brain(states):
     return [f"{name}: {', '.join(hosts)}" for name, hosts in sorted(masters.items()) if len(hosts) > 1]
 
 
+def lvs_roll_plan(before, instances, rolling, order):
+    """The rolling reload's order through the VRRP directors and why (roll_plan.plan): `before` {director:
+    vrrp-state}, `instances` the next normalized VRRP instances, `rolling` the directors whose configuration
+    changes, `order` the inventory order."""
+    plain = json.loads(json.dumps({"before": dict(before or {}), "instances": list(instances or []),
+                                   "rolling": list(rolling or []), "order": list(order or [])}))
+    return roll_plan.plan(plain["before"], plain["instances"], plain["rolling"], plain["order"])
+
+
+def lvs_vrrp_state_changes(before, after):
+    """Instances kept by a reload whose VRRP state changed during it (roll_plan.state_changes)."""
+    return roll_plan.state_changes(before, after)
+
+
 def lvs_unicast_sources(directors, hostvars):
     """{director: its lvs_vrrp_unicast_ip or None}, for lvs_normalize_vrrp's `hosts`."""
     return {host: hostvars[host].get("lvs_vrrp_unicast_ip") for host in directors}
 
 
+_TEMPLATE_MARKERS = ("{{", "{%", "{#")
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _templated(value) -> str | None:
+    """The first string in `value` that Ansible would evaluate as a template, if any."""
+    return next((t for t in _strings(value) if any(m in t for m in _TEMPLATE_MARKERS)), None)
+
+
+def _peel(items: list, check, leave_out) -> list:
+    """The items `check` accepts together: while the whole list is refused, the item that makes the shortest
+    refused prefix is left out (with the model's message). A binary search per refusal."""
+    kept = list(items)
+    while True:
+        try:
+            check(kept)
+            return kept
+        except model.ModelError as exc:
+            lo, hi, message = 1, len(kept), str(exc)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                try:
+                    check(kept[:mid])
+                    lo = mid + 1
+                except model.ModelError as inner:
+                    hi, message = mid, str(inner)
+            leave_out(kept.pop(lo - 1), message)
+
+
+def adopt_checked(merged: dict) -> dict:
+    """Partial adoption: what the model refuses is left out, one item at a time, each with a report entry (where
+    keepalived read it, why lvsfleet refuses it); the rest is kept. Strings holding template markers are refused
+    (text read from a director is never evaluated by Ansible). Adds `summary` and `left_out`."""
+    where = merged.get("where") or {}
+    report, left = merged["report"], []
+    counts = {k: len(merged[k]) for k in ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts")}
+
+    def leave_out(kind):
+        def out(item, why):
+            name = item.get("name", "?") if isinstance(item, dict) else str(item)
+            left.append(f"{kind} {name}")
+            report.append({"where": where.get(f"{kind} {name}", "-"), "block": f"{kind} {name}",
+                           "directive": "left out", "reason": f"lvsfleet refuses it: {why}. keepalived runs it; "
+                           f"adopt it by hand in a form the model accepts, or keep it outside lvsfleet"})
+        return out
+
+    def untemplated(items, kind):
+        kept = []
+        for item in items:
+            bad = _templated(item)
+            if bad is None:
+                kept.append(item)
+            else:
+                leave_out(kind)(item, f"{bad!r} holds a template marker ({{{{, {{% or {{#}}), which Ansible would "
+                                      f"evaluate on the controller")
+        return kept
+
+    for host, hv in merged["host_vars"].items():
+        for key in sorted(hv):
+            value = hv[key]
+            try:
+                if _templated(value) is not None:
+                    raise model.ModelError(f"{value!r} holds a template marker")
+                model.normalize_address(f"host_vars/{host}.yml {key}", value)
+            except model.ModelError as exc:
+                del hv[key]
+                left.append(f"{host} {key}")
+                report.append({"host": host, "where": "-", "block": f"host_vars {host}", "directive": key,
+                               "reason": f"left out: {exc}"})
+    scripts = _peel(untemplated(merged["lvs_vrrp_scripts"], "script"), model.normalize_vrrp_scripts,
+                    leave_out("script"))
+    services = _peel(untemplated(merged["lvs_services"], "service"), model.normalize_services, leave_out("service"))
+    directors = {h: hv.get("lvs_vrrp_unicast_ip") for h, hv in merged["host_vars"].items()}
+    instances = _peel(untemplated(merged["lvs_vrrp_instances"], "vrrp_instance"),
+                      lambda vis: model.normalize_vrrp_instances(json.loads(json.dumps(vis)), directors,
+                                                                 scripts=scripts),
+                      leave_out("vrrp_instance"))
+    # Services whose VIP no kept instance holds (or that name a left-out instance) go too.
+    services = _peel(services, lambda svcs: model.normalize_vrrp_instances(
+        json.loads(json.dumps(instances)), directors, scripts=scripts, services=model.normalize_services(svcs)),
+        leave_out("service"))
+    merged.update(lvs_services=services, lvs_vrrp_instances=instances, lvs_vrrp_scripts=scripts, left_out=left)
+    merged["summary"] = (f"adopted {len(services)} of {counts['lvs_services']} services, {len(instances)} of "
+                         f"{counts['lvs_vrrp_instances']} VRRP instances, {len(scripts)} of "
+                         f"{counts['lvs_vrrp_scripts']} scripts; {len(left)} item(s) need a decision"
+                         + (f" ({', '.join(left)})" if left else ""))
+    return merged
+
+
 def lvs_adopt_merge(results):
     """{director: lvs_keepalived_adopt's inventory} -> one inventory for the group (see keepalived_adopt.merge),
-    checked by the model: what the model refuses fails here, before anything is written."""
+    checked by the model item by item: what it refuses is left out and reported (adopt_checked)."""
     adopt = keepalived_adopt
     results = json.loads(json.dumps(dict(results)))  # plain str/int/dict/list, not Ansible's wrappers
     try:
         merged = adopt.merge(results)
     except adopt.AdoptError as exc:
         raise AnsibleFilterError(f"adopt: {exc}") from None
-    directors = {h: hv.get("lvs_vrrp_unicast_ip") for h, hv in merged["host_vars"].items()}
-    try:
-        services = model.normalize_services(merged["lvs_services"])
-        model.normalize_vrrp_scripts(merged["lvs_vrrp_scripts"])
-        model.normalize_vrrp_instances(merged["lvs_vrrp_instances"], directors, scripts=merged["lvs_vrrp_scripts"],
-                                       services=services)
-    except model.ModelError as exc:
-        raise AnsibleFilterError(f"adopt: the adopted configuration is not valid lvsfleet inventory: {exc}; fix the "
-                                 f"director's configuration (or adopt it by hand) and run adopt.yml again") from None
     # Text read from a director is data: marked unsafe, Ansible never evaluates a '{{' in it.
-    return wrap_var(merged)
+    return wrap_var(adopt_checked(merged))
 
 
 def lvs_adopt_files(merged, connection):
@@ -300,8 +407,11 @@ def lvs_adopt_files(merged, connection):
                   "lvs_vrrp_scripts": merged["lvs_vrrp_scripts"]}, **merged["group_vars"])),
         # .txt: YAML, but a name Ansible does not read as an inventory source in the inventory directory
         "adopt-report.txt": dump(f"What playbooks/adopt.yml did not carry over ({len(merged['report'])} items): "
-                                 f"each names the director, file and line, the block, the directive and why.",
-                                 {"adopt_report": merged["report"]}),
+                                 f"each names the director, file and line, the block, the directive and why.\n"
+                                 f"Items marked 'left out' were refused by lvsfleet's model and are not in the "
+                                 f"inventory; they need a decision.",
+                                 {"adopt_summary": merged.get("summary", ""),
+                                  "adopt_left_out": merged.get("left_out", []), "adopt_report": merged["report"]}),
         "secrets": yaml.safe_dump(secrets, sort_keys=True) if secrets else "",
     }
     for h in hosts:
@@ -433,6 +543,7 @@ class FilterModule:
                 "lvs_check_inventory": lvs_check_inventory, "lvs_unicast_sources": lvs_unicast_sources,
                 "lvs_without_checks": lvs_without_checks, "lvs_masked_diff": lvs_masked_diff,
                 "lvs_split_brain": lvs_split_brain, "lvs_adopt_merge": lvs_adopt_merge,
+                "lvs_roll_plan": lvs_roll_plan, "lvs_vrrp_state_changes": lvs_vrrp_state_changes,
                 "lvs_adopt_files": lvs_adopt_files, "lvs_adopt_line": lvs_adopt_line,
                 "lvs_client_side_services": lvs_client_side_services, "lvs_status_readings": lvs_status_readings,
                 "lvs_status_report": lvs_status_report, "lvs_status_table": lvs_status_table,

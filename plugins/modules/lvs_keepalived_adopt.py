@@ -22,9 +22,16 @@ options:
     type: path
     default: /etc/keepalived/keepalived.conf
   host:
-    description: The director's inventory name (C(@host) lines and per-director priorities).
+    description: The director's inventory name (per-director priorities and host variables).
     type: str
     required: true
+  config_id:
+    description:
+      - The name C(@name) lines are matched against, as keepalived matches them: its C(-i)/C(--config-id) option,
+        else the host name up to the first dot (keepalived 2.2.7 core/main.c).
+      - Default, read on the director, the C(-i)/C(--config-id) of C(DAEMON_ARGS) in C(/etc/default/keepalived),
+        else the short host name.
+    type: str
   source:
     description: What to adopt. C(auto) reads the configuration if it exists, else the IPVS table.
     type: str
@@ -65,6 +72,8 @@ files:
 """
 
 import os
+import shlex
+import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt, keepalived_conf
@@ -74,10 +83,35 @@ from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_netlink
 from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.ipvs_state import describe_table
 
 
+def config_id(defaults: str = "/etc/default/keepalived") -> str:
+    """keepalived's config id on this host: -i/--config-id in DAEMON_ARGS, else the short host name."""
+    try:
+        with open(defaults, encoding="utf-8", errors="replace") as f:
+            text = f.read(65536)
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("DAEMON_ARGS="):
+            continue
+        try:
+            words = shlex.split(shlex.split(line.split("=", 1)[1])[0] if line.split("=", 1)[1].strip() else "")
+        except ValueError:
+            continue
+        for i, w in enumerate(words):
+            if w in ("-i", "--config-id") and i + 1 < len(words):
+                return words[i + 1]
+            if w.startswith("--config-id="):
+                return w.split("=", 1)[1]
+            if w.startswith("-i") and len(w) > 2:
+                return w[2:]
+    return socket.gethostname().split(".", 1)[0]
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(path=dict(type="path", default="/etc/keepalived/keepalived.conf"),
-                           host=dict(type="str", required=True),
+                           host=dict(type="str", required=True), config_id=dict(type="str"),
                            source=dict(type="str", choices=["auto", "keepalived", "ipvs"], default="auto")),
         supports_check_mode=True,
     )
@@ -102,7 +136,7 @@ def main() -> None:
             return f.read(4 * 1024 * 1024)
 
     try:
-        nodes = keepalived_conf.load(p["path"], host=p["host"], read=read)
+        nodes = keepalived_conf.load(p["path"], host=p["config_id"] or config_id(), read=read)
     except (keepalived_conf.ConfError, OSError) as exc:
         module.fail_json(msg=f"{p['path']}: {exc}", files=files)
     module.exit_json(changed=False, source="keepalived", files=files,

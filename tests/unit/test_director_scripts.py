@@ -62,7 +62,8 @@ def test_every_instance_is_reported_even_without_a_record(vr):
     out = vr.states(CONFIG)
     assert set(out) == {"VI_1", "VI_2"}
     assert out["VI_1"] == {"state": "BACKUP", "recorded": None, "holds_vip": False, "keepalived": True,
-                           "transitions": []}
+                           "transitions": [], "interface": "eth1", "vrid": 51, "addresses": ["198.51.100.10"]}
+    assert out["VI_2"]["vrid"] == 52 and out["VI_2"]["addresses"] == ["198.51.100.50"]
 
 
 def test_state_follows_the_kernel_not_the_record(vr):

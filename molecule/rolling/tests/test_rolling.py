@@ -5,7 +5,7 @@ import re
 import subprocess
 import time
 
-from conftest import (CHANGE, ENV, LAB, Load, config_sha, lab_host, nopreempt_to_lb2, playbook, playbook_argv, recap,
+from conftest import (CHANGE, CHECK_MARKS, ENV, LAB, NOPREEMPT_VIP, Load, config_sha, lab_host, nopreempt_to_lb2, playbook, playbook_argv, recap,
                       record, rest, table, vrrp)
 
 CHANGE_ARG = f"@{CHANGE}"
@@ -189,3 +189,45 @@ def test_director_maintenance_moves_the_vip_and_back():
     assert vrrp("lb1")["VI_LAB"]["state"] == "MASTER" and vrrp("lb2")["VI_LAB"]["state"] == "BACKUP"
     # Without connection sync, requests in flight at the VIP move may fail; report them, bound them.
     assert result["failed"] <= 0.02 * result["requests"], result
+
+
+TOPOLOGY_ARG = f"@{CHANGE.parent / 'topology.yml'}"
+
+
+def test_topology_change_rolls_under_load():
+    """A VRRP topology change from a split-MASTER pair (lb1 MASTER of VI_LAB, lb2 of VI_NOPREEMPT): VI_NOPREEMPT
+    removed, its VIP moved into VI_LAB with a new service, forwarding-path checks dropped, a scheduler switched
+    to mh, a real server added, persistence added. Then the reverse pair back to the inventory. Both under load:
+    0 failed at a 3 s client timeout, each followed by a no-op re-run."""
+    rc, out, took = playbook("reload.yml")  # from wherever the earlier tests left the lab, to the inventory
+    assert rc == 0, FAIL_MSG.format("reload.yml (to the inventory)", rc, took, out[-3000:])
+    nopreempt_to_lb2()
+    for name, args in (("topology_change", ("-e", TOPOLOGY_ARG)), ("topology_back", ())):
+        load = Load(min_requests=6000, targets=("198.51.100.10:80", "198.51.100.20:8080"))
+        rc, out, took = playbook("reload.yml", *args)
+        result = load.stop()
+        steps = dict(re.findall(r"(lb[12]): VRRP [^\"]*?roll step (\d) of 2", out))
+        record(name, playbook_s=took, **{k: result[k] for k in (
+            "requests", "failed", "errors", "longest_gap_s", "p99_ms", "rps")})
+        print(f"MEASURED {name}: roll steps {steps}, {took} s")
+        assert rc == 0, FAIL_MSG.format(f"reload.yml ({name})", rc, took, out[-3000:])
+        assert result["failed"] == 0, result
+        # lb1 first for the change (lb2 first would drop .50 before VI_LAB holds it); back, lb2 first (lb1 first
+        # would drop .50 from VI_LAB while its new VI_NOPREEMPT waits out master_down_interval).
+        assert steps == ({"lb1": "1", "lb2": "2"} if args else {"lb1": "2", "lb2": "1"}), out[-3000:]
+        rc, out, took = playbook("reload.yml", *args)
+        assert rc == 0, FAIL_MSG.format(f"reload.yml again ({name})", rc, took, out[-3000:])
+        hosts = recap(out)
+        assert hosts["lb1"]["changed"] == 0 and hosts["lb2"]["changed"] == 0, hosts
+        held = {h: NOPREEMPT_VIP in lab_host(h).check_output("ip -4 addr show dev lan0") for h in ("lb1", "lb2")}
+        assert sum(held.values()) == 1, held  # exactly one director holds the moved VIP
+        if name == "topology_change":
+            assert held["lb1"], held  # now in VI_LAB, whose MASTER is lb1
+            for h in ("lb1", "lb2"):
+                t = table(h)
+                assert "TCP  198.51.100.50:80 rr" in t and "TCP  198.51.100.10:80 mh" in t, t
+                assert set(vrrp(h)) == {"VI_LAB"}, vrrp(h)
+                assert not any(int(w.split()[1]) in CHECK_MARKS for w in lab_host(h).check_output(
+                    "ipvsadm -Ln").splitlines() if w.startswith("FWM")), "forwarding-path check services left"
+        else:
+            assert set(vrrp("lb1")) == {"VI_LAB", "VI_NOPREEMPT"}, vrrp("lb1")

@@ -20,20 +20,21 @@ import ipaddress
 import re
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # only for annotations: at run time nothing of lvsfleet is imported (the filter loads it by path)
+from .keepalived_semantics import (ADVERT_INT as KA_ADVERT_INT, AUTH_PASS_MAX, CONNECT_TIMEOUT as KA_CONNECT_TIMEOUT,
+                                   DEFAULT_FORWARDING, DEFAULT_PROTOCOL, DEFAULT_SCHEDULER, DELAY_BEFORE_RETRY,
+                                   DELAY_LOOP as KA_DELAY_LOOP, FORWARDING, MAX_PERSISTENCE_TIMEOUT, NB_GET_RETRY,
+                                   PERSISTENT_TIMEOUT, PRIORITY_DEFAULT, PRIORITY_OWNER, PROTOCOLS, RETRY,
+                                   SCHEDULERS as KA_SCHEDULERS, SCRIPT_FALL as KA_SCRIPT_FALL,
+                                   SCRIPT_INTERVAL as KA_SCRIPT_INTERVAL, SCRIPT_RISE as KA_SCRIPT_RISE,
+                                   WEIGHT as KA_WEIGHT, address_part)
+
+if TYPE_CHECKING:  # only for annotations
     from .keepalived_conf import Node
 
-# keepalived's defaults (keepalived.conf(5)) for what the model always renders explicitly.
-KA_DELAY_LOOP = 60
-KA_CONNECT_TIMEOUT = 5
-KA_RETRY = 1
-KA_MISC_RETRY = 0
-KA_DELAY_BEFORE_RETRY = 1
-KA_ADVERT_INT = 1
-KA_SCRIPT_INTERVAL = 1
-KA_SCRIPT_FALL = 1
-KA_SCRIPT_RISE = 1
-KA_WEIGHT = 1
+KA_RETRY = RETRY["TCP_CHECK"]
+KA_MISC_RETRY = RETRY["MISC_CHECK"]
+KA_DELAY_BEFORE_RETRY = DELAY_BEFORE_RETRY["TCP_CHECK"]
+# What lvsfleet's model cannot run and keepalived does: a report entry says so (partial adoption).
 CHECKERS = ("TCP_CHECK", "HTTP_GET", "SSL_GET", "UDP_CHECK", "DNS_CHECK", "SMTP_CHECK", "MISC_CHECK")
 CHECK_TYPE = {"TCP_CHECK": "tcp", "HTTP_GET": "http", "SSL_GET": "https", "UDP_CHECK": "udp", "DNS_CHECK": "dns",
               "SMTP_CHECK": "smtp", "MISC_CHECK": "custom"}
@@ -74,6 +75,9 @@ class _Adopter:
         self.sync_daemon: dict | None = None
         self.sync_groups: dict[str, str] = {}  # instance -> group
         self.path_marks: dict[int, str] = {}  # fwmark of a forwarding-path check -> its real server's address
+        self.strict = False  # global_defs vrrp_strict: keepalived drops VRRP authentication
+        self.unicast_src: str | None = None  # the first instance's unicast_src_ip (lvs_vrrp_unicast_ip)
+        self.where: dict[str, str] = {}  # "service NAME" / "vrrp_instance NAME" / "script NAME" -> file:line
 
     # ------------------------------------------------------------ report
     def skip(self, node: Node, context: str, reason: str) -> None:
@@ -105,6 +109,10 @@ class _Adopter:
             elif n.keyword in ("vrrp_garp_master_repeat", "vrrp_garp_master_refresh") and _int(n.args[0] if n.args
                                                                                                else "") is not None:
                 self.group_vars["keepalived_" + n.keyword[5:]] = int(n.args[0])
+            elif n.keyword == "vrrp_strict" and not n.args:
+                self.strict = True
+                self.skip(n, "global_defs", "vrrp_strict is not an lvsfleet setting; its effect on authentication "
+                          "is adopted (keepalived 2.2.7 runs every instance without auth_pass in strict mode)")
             elif n.keyword == "lvs_sync_daemon" and len(n.args) >= 2:
                 sd = {"interface": n.args[0], "instance": n.args[1]}
                 rest = n.args[2:]
@@ -144,6 +152,7 @@ class _Adopter:
         if "script" not in sc:
             self.skip(node, "top level", "a vrrp_script without a script line")
             return
+        self.where["script " + sc["name"]] = _where(node)
         self.scripts.append(sc)
 
     def do_vrrp_sync_group(self, node: Node) -> None:
@@ -166,6 +175,7 @@ class _Adopter:
         vi = {"name": node.args[0]}
         advertised, excluded = [], []
         state = None
+        strict = self.strict
         for n in node.children:
             k, a = n.keyword, n.args
             one = a[0] if len(a) == 1 else None
@@ -174,22 +184,36 @@ class _Adopter:
             elif k in ("virtual_router_id", "advert_int", "preempt_delay", "garp_master_delay",
                        "garp_master_repeat", "garp_master_refresh") and _int(one) is not None:
                 vi[k] = int(one)
-            elif k == "priority" and _int(one) is not None:
+            elif k == "priority" and _int(one) is not None and 1 <= int(one) <= 255:
                 vi["priorities"] = {self.host: int(one)}
+            elif k == "priority":
+                self.skip(n, ctx, "keepalived: \"Priority not valid! must be between 1 & 255. Using default "
+                          "100\" (vrrp_parser.c vrrp_prio_handler)")
             elif k == "state" and one in ("MASTER", "BACKUP"):
                 state = one
+            elif k == "strict_mode" and len(a) <= 1:
+                strict = not a or a[0].lower() in ("on", "true", "yes")
             elif k == "nopreempt" and not a:
                 vi["nopreempt"] = True
             elif k == "authentication" and n.children is not None:
                 self.auth(n, ctx, vi)
             elif k == "unicast_src_ip" and one:
-                self.host_vars["lvs_vrrp_unicast_ip"] = one
-                vi.setdefault("unicast_peers", []).insert(0, one)
+                src = address_part(one)
+                if src != one:
+                    self.skip(n, ctx, f"keepalived reads {one} as {src} (lib/utils.c inet_stosockaddr cuts at '/' "
+                              f"or '-'): adopted as {src}")
+                if self.unicast_src not in (None, src):
+                    self.skip(n, ctx, f"another instance uses unicast_src_ip {self.unicast_src}; lvsfleet has one "
+                              f"unicast source address per director (lvs_vrrp_unicast_ip): this instance is left out")
+                    vi["_refused"] = True
+                self.unicast_src = self.unicast_src or src
+                self.host_vars["lvs_vrrp_unicast_ip"] = self.unicast_src
+                vi.setdefault("unicast_peers", []).insert(0, src)
             elif k == "unicast_peer" and n.children is not None:
                 for p in n.children:
                     if p.args or p.children is not None:
                         self.skip(p, ctx + " > unicast_peer", "peer options are not modelled (address only)")
-                    vi.setdefault("unicast_peers", []).append(p.keyword)
+                    vi.setdefault("unicast_peers", []).append(address_part(p.keyword))
             elif k == "track_interface" and n.children is not None:
                 vi["track_interfaces"] = self.names(n, ctx, "track_interface")
                 own = vi.get("interface") or next((c.args[0] for c in node.children
@@ -212,6 +236,17 @@ class _Adopter:
         if "unicast_peers" in vi and "lvs_vrrp_unicast_ip" not in self.host_vars:
             self.skip(node, "top level", "unicast_peer without unicast_src_ip: lvsfleet needs the director's own "
                       "address (lvs_vrrp_unicast_ip); set it by hand")
+        if "priorities" not in vi:  # vrrp.c vrrp_complete_instance(): 255 for state MASTER, else 100
+            vi["priorities"] = {self.host: PRIORITY_OWNER if state == "MASTER" else PRIORITY_DEFAULT}
+            self.skip(node, "top level", f"vrrp_instance {vi['name']} has no priority: keepalived uses "
+                      f"{vi['priorities'][self.host]} (state {state or 'BACKUP'}); adopted so")
+        if strict and "auth_pass" in vi:
+            vi.pop("auth_pass")
+            self.skip(node, "top level", f"vrrp_instance {vi['name']}: in strict mode keepalived ignores "
+                      f"authentication (\"Strict mode does not support authentication. Ignoring.\", vrrp.c "
+                      f"vrrp_complete_instance): adopted without auth_pass")
+        if vi.pop("_refused", False):
+            return
         vi["virtual_ipaddresses"] = advertised + excluded
         if advertised and len(advertised) != 1:
             vi["advertised_addresses"] = len(advertised)
@@ -223,6 +258,7 @@ class _Adopter:
         if self.sync_daemon and self.sync_daemon["instance"] == vi["name"]:
             vi["lvs_sync_daemon"] = {k: v for k, v in self.sync_daemon.items() if k != "instance"}
         vi["_state"] = state
+        self.where["vrrp_instance " + vi["name"]] = _where(node)
         self.instances.append(vi)
 
     def auth(self, node: Node, ctx: str, vi: dict) -> None:
@@ -231,7 +267,10 @@ class _Adopter:
             if n.keyword == "auth_type" and n.args:
                 kind = n.args[0]
             elif n.keyword == "auth_pass" and n.args:
-                vi["auth_pass"] = " ".join(n.args)
+                vi["auth_pass"] = n.args[0][:AUTH_PASS_MAX]  # vrrp_parser.c vrrp_auth_pass_handler: word 1, 8 bytes
+                if len(n.args[0]) > AUTH_PASS_MAX or len(n.args) > 1:
+                    self.skip(n, ctx + " > authentication", f"keepalived uses the first {AUTH_PASS_MAX} characters "
+                              f"of the first word (\"Truncating auth_pass to 8 characters\"): adopted so")
             else:
                 self.skip(n, ctx + " > authentication", "not modelled")
         if kind != "PASS":
@@ -260,6 +299,12 @@ class _Adopter:
                     self.skip(n, f"{ctx} > {node.keyword}", f"on {dev}, not the instance's interface "
                               f"{vi.get('interface')}: lvsfleet puts an instance's addresses on its interface")
                     continue
+            try:
+                ipaddress.ip_interface(addr)
+            except ValueError:
+                self.skip(n, f"{ctx} > {node.keyword}", f"{addr} is not an address with a valid prefix; keepalived "
+                          f"does not hold it: left out")
+                continue
             if rest or n.children is not None:
                 self.skip(n, f"{ctx} > {node.keyword}", f"address options {' '.join(rest)} are not modelled; the "
                           f"address is adopted without them")
@@ -310,17 +355,32 @@ class _Adopter:
             k, args = n.keyword, n.args
             one = args[0] if len(args) == 1 else None
             if k in ("lb_algo", "lvs_sched") and one:
-                svc["scheduler"] = one
-            elif k in ("lb_kind", "lvs_method") and one:
-                svc["forwarding"] = one.lower()
-            elif k == "protocol" and one:
+                if one in KA_SCHEDULERS:
+                    svc["scheduler"] = one
+                else:  # check_parser.c lbalgo_handler: "Invalid lvs_scheduler '%s' - ignoring"
+                    svc.setdefault("scheduler", DEFAULT_SCHEDULER)
+                    self.skip(n, ctx, f"keepalived knows no scheduler {one!r} (names are case-sensitive) and uses "
+                              f"{DEFAULT_SCHEDULER}: adopted as {DEFAULT_SCHEDULER}")
+            elif k in ("lb_kind", "lvs_method") and args:
+                self.forwarding(n, ctx, svc)
+            elif k == "protocol" and one and one.lower() in PROTOCOLS:
                 svc["protocol"] = one.lower()
             elif k == "delay_loop" and _int(one) is not None:
                 delay_loop = int(one)
-            elif k == "persistence_timeout" and _int(one) is not None:
+            elif k == "persistence_timeout" and not args:
+                svc.setdefault("persistence", {})["timeout"] = PERSISTENT_TIMEOUT
+                self.skip(n, ctx, f"persistence_timeout with no value: keepalived uses {PERSISTENT_TIMEOUT} s "
+                          f"(IPVS_SVC_PERSISTENT_TIMEOUT); adopted so")
+            elif k == "persistence_timeout" and _int(one) is not None and 1 <= int(one) <= MAX_PERSISTENCE_TIMEOUT:
                 svc.setdefault("persistence", {})["timeout"] = int(one)
+            elif k == "persistence_timeout":
+                self.skip(n, ctx, f"keepalived refuses persistence_timeout {' '.join(args)} (\"persistence_timeout "
+                          f"invalid\", range 1-{MAX_PERSISTENCE_TIMEOUT}) and keeps the service as it was: adopted "
+                          f"without this line")
             elif k == "persistence_granularity" and one:
                 svc.setdefault("persistence", {})["netmask"] = one
+            elif k == "inhibit_on_failure":  # check_parser.c vs_inhibit_handler ignores any argument: on
+                svc["_inhibit_all"] = True
             elif k in ("quorum", "hysteresis") and _int(one) is not None:
                 svc[k] = int(one)
             elif k in ("alpha", "omega", "ops") and not args:
@@ -339,7 +399,19 @@ class _Adopter:
             else:
                 self.skip(n, ctx, "not an lvsfleet virtual_server setting")
         if "persistence" in svc and "timeout" not in svc["persistence"]:
-            svc["persistence"]["timeout"] = 300  # keepalived's default when only a granularity is given
+            svc["persistence"]["timeout"] = PERSISTENT_TIMEOUT  # check_parser.c pgr_handler: granularity alone
+        if "fwmark" not in svc and "protocol" not in svc:
+            svc["protocol"] = DEFAULT_PROTOCOL
+            self.skip(node, "top level", f"{ctx}: no protocol line; keepalived 2.2.7 runs it as UDP (\"no protocol "
+                      f"set - defaulting to UDP\", check_data.c validate_check_config): adopted as UDP")
+        if svc.get("port") == 0 and "persistence" not in svc:
+            svc["persistence"] = {"timeout": PERSISTENT_TIMEOUT}
+            self.skip(node, "top level", f"{ctx}: port 0; keepalived makes it persistent ({PERSISTENT_TIMEOUT} s, "
+                      f"\"zero port only valid for persistent services - setting\"): adopted so")
+        svc.setdefault("forwarding", DEFAULT_FORWARDING)
+        if svc.pop("_inhibit_all", False):
+            for rs in rss:
+                rs["_inhibit"] = True
         if not rss:
             self.skip(node, "top level", "a virtual_server without real servers (lvsfleet needs at least one)")
             return
@@ -355,7 +427,29 @@ class _Adopter:
         svc["health_check"], svc["delay_loop"] = self.one_check(node, checks, rss, delay_loop)
         self.check_path(node, svc, checks, rss)
         svc["real_servers"] = rss
+        self.where["service " + svc["name"]] = _where(node)
         self.services.append(svc)
+
+    def forwarding(self, node: Node, ctx: str, svc: dict) -> None:
+        """lb_kind / lvs_method METHOD [type ipip|gue port N|gre] [csum|nocsum|remcsum], as
+        check_parser.c svr_forwarding_handler reads it (case-sensitive)."""
+        method, opts = node.args[0], list(node.args[1:])
+        if method not in FORWARDING:
+            self.skip(node, ctx, f"keepalived knows no forwarding method {method!r} (\"unknown [{method}] routing "
+                      f"method\"; NAT, DR and TUN are case-sensitive) and runs NAT: adopted as nat")
+            svc["forwarding"] = DEFAULT_FORWARDING
+            return
+        svc["forwarding"] = FORWARDING[method]
+        if method == "TUN" and opts[:1] == ["type"] and len(opts) >= 2:
+            kind = opts[1]
+            if kind == "gue" and len(opts) >= 4 and opts[2] == "port" and _int(opts[3]) is not None:
+                svc["tunnel"], svc["tunnel_port"] = "gue", int(opts[3])
+                opts = opts[4:]
+            elif kind in ("ipip", "gre"):
+                svc["tunnel"] = kind
+                opts = opts[2:]
+        if opts:
+            self.skip(node, ctx, f"tunnel options {' '.join(opts)} are not modelled; adopted without them")
 
     def real_server(self, node: Node, ctx: str, vhost):
         rctx = f"{ctx} > real_server {' '.join(node.args)}"
@@ -385,9 +479,8 @@ class _Adopter:
         cctx = f"{ctx} > {node.keyword}"
         kind = CHECK_TYPE[node.keyword]
         hc: dict = {"type": kind}
-        retry = KA_MISC_RETRY if kind == "custom" else KA_RETRY
-        hc["retries"] = retry
-        hc["delay_before_retry"] = KA_DELAY_BEFORE_RETRY
+        hc["retries"] = RETRY[node.keyword]
+        hc["delay_before_retry"] = DELAY_BEFORE_RETRY[node.keyword]  # None (DNS_CHECK): its delay_loop, set below
         hc["timeout"] = KA_CONNECT_TIMEOUT
         if vhost and kind in ("http", "https"):
             hc["host"] = vhost
@@ -403,8 +496,11 @@ class _Adopter:
                 hc["_fwmark"] = int(one)
             elif k == "connect_timeout" and _int(one) is not None and kind != "custom":
                 hc["timeout"] = int(one)
-            elif k in ("retry", "nb_get_retry") and _int(one) is not None:
+            elif (k == "retry" or (k == "nb_get_retry" and node.keyword in NB_GET_RETRY)) and _int(one) is not None:
                 hc["retries"] = int(one)
+            elif k == "nb_get_retry":
+                self.skip(n, cctx, f"keepalived 2.2.7 does not know nb_get_retry in {node.keyword} (\"Unknown "
+                          f"keyword\") and keeps its default retry {RETRY[node.keyword]}: adopted so")
             elif k == "delay_before_retry" and _int(one) is not None:
                 hc["delay_before_retry"] = int(one)
             elif k == "virtualhost" and one and kind in ("http", "https"):
@@ -433,6 +529,8 @@ class _Adopter:
                 hc["query_type" if k == "type" else "query"] = one
             elif k == "helo_name" and one and kind == "smtp":
                 hc["helo"] = one
+            elif k == "misc_path" and kind == "custom" and not " ".join(args).split():
+                pass  # keepalived drops a checker without a script: below
             elif k == "misc_path" and args and kind == "custom":
                 words = " ".join(args).split()
                 if words[0] == LVSFLEET_MYSQL:
@@ -446,6 +544,11 @@ class _Adopter:
                 hc["_misc_timeout"] = int(one)
             else:
                 self.skip(n, cctx, "not an lvsfleet health-check setting")
+        if kind == "custom" and ("script" not in hc and hc.get("type") != "mysql"):
+            # check_misc.c misc_end_handler: "No script path has been specified for MISC_CHECKER - skipping"
+            self.skip(node, ctx, "a MISC_CHECK without a script: keepalived drops this checker, so the real "
+                      "server is not checked; adopted without a check")
+            return None
         if "_misc_timeout" in hc:
             # lvsfleet renders misc_timeout as the check timeout + 2 (the script's own bound plus its start-up)
             t = hc.pop("_misc_timeout")
@@ -502,6 +605,8 @@ class _Adopter:
             else:
                 self.skip(node, "top level", f"checks probe ports {sorted(set(probed))}: lvsfleet probes one port "
                           f"per service (or each real server's own); adopted as each real server's own port")
+        if hc.get("delay_before_retry") is None:  # check_dns.c dns_check_handler: the delay_loop
+            hc["delay_before_retry"] = delay_loop
         # The model requires a check to end before the next starts; delay_loop stays as written.
         hc["interval"] = max(delay_loop, hc.get("timeout", 1))
         return hc, delay_loop
@@ -538,7 +643,7 @@ class _Adopter:
                                               "vip_holder: external (something else must hold it)"})
         return {"lvs_services": self.services, "lvs_vrrp_instances": self.instances,
                 "lvs_vrrp_scripts": self.scripts, "host_vars": self.host_vars, "group_vars": self.group_vars,
-                "report": self.report}
+                "report": self.report, "where": self.where}
 
 
 def _is_addr(text: str) -> bool:
@@ -570,7 +675,8 @@ def merge(per_host: dict) -> dict:
     base = per_host[hosts[0]]
     report = [dict(r, host=h) for h in hosts for r in per_host[h]["report"]]
     out = {"lvs_services": base["lvs_services"], "lvs_vrrp_scripts": base["lvs_vrrp_scripts"],
-           "group_vars": dict(base["group_vars"]), "host_vars": {h: per_host[h]["host_vars"] for h in hosts}}
+           "group_vars": dict(base["group_vars"]), "host_vars": {h: per_host[h]["host_vars"] for h in hosts},
+           "where": {k: f"{hosts[0]}:{v}" for k, v in (base.get("where") or {}).items()}}
     for h in hosts[1:]:
         for key in ("lvs_services", "lvs_vrrp_scripts", "group_vars"):
             if _canon(per_host[h][key]) != _canon(base[key]):
@@ -681,15 +787,30 @@ def meaning(nodes: list[Node]) -> dict:
                 key = ("fwmark", a[1])
             else:
                 key = (_canon_addr(a[0]), a[1])
-            svc = {"delay_loop": str(KA_DELAY_LOOP), "protocol": "TCP", "real_servers": {}}
+            svc = {"delay_loop": str(KA_DELAY_LOOP), "real_servers": {}, "lb_kind": "NAT",
+                   "lb_algo": DEFAULT_SCHEDULER}
+            if a[0] != "fwmark":
+                svc["protocol"] = DEFAULT_PROTOCOL.upper()
             vhost = next((c.args[0] for c in n.children if c.keyword == "virtualhost" and c.args), None)
+            delay_loop = next((c.args[0] for c in n.children if c.keyword == "delay_loop" and c.args),
+                              str(KA_DELAY_LOOP))
             for c in n.children:
-                if c.keyword in ("lb_algo", "lvs_sched"):
+                if c.keyword in ("lb_algo", "lvs_sched") and c.args and c.args[0] in KA_SCHEDULERS:
                     svc["lb_algo"] = c.args[0]
-                elif c.keyword in ("lb_kind", "lvs_method"):
-                    svc["lb_kind"] = c.args[0].upper()
-                elif c.keyword in ("delay_loop", "protocol", "persistence_timeout", "quorum", "hysteresis") and c.args:
-                    svc[c.keyword] = c.args[0].upper() if c.keyword == "protocol" else c.args[0]
+                elif c.keyword in ("lb_kind", "lvs_method") and c.args and c.args[0] in FORWARDING:
+                    svc["lb_kind"] = c.args[0]
+                    if c.args[0] == "TUN" and c.args[1:2] == ["type"]:
+                        svc["tunnel"] = " ".join(c.args[2:5] if c.args[2:3] == ["gue"] else c.args[2:3])
+                elif c.keyword == "persistence_timeout" and not c.args:
+                    svc["persistence_timeout"] = str(PERSISTENT_TIMEOUT)
+                elif c.keyword == "persistence_timeout" and c.args and not (
+                        _int(c.args[0]) is not None and 1 <= int(c.args[0]) <= MAX_PERSISTENCE_TIMEOUT):
+                    pass  # refused by keepalived: the service stays as it was
+                elif c.keyword == "protocol" and c.args and a[0] != "fwmark":
+                    if c.args[0].lower() in PROTOCOLS:
+                        svc["protocol"] = c.args[0].upper()
+                elif c.keyword in ("delay_loop", "persistence_timeout", "quorum", "hysteresis") and c.args:
+                    svc[c.keyword] = c.args[0]
                 elif c.keyword == "persistence_granularity":
                     svc["persistence_granularity"] = _canon_mask(c.args[0])
                 elif c.keyword == "sorry_server":
@@ -698,9 +819,14 @@ def meaning(nodes: list[Node]) -> dict:
                     svc[c.keyword] = True
                 elif c.keyword == "real_server" and c.children is not None:
                     port = c.args[1] if len(c.args) > 1 else ""
-                    svc["real_servers"][(_canon_addr(c.args[0]), port)] = _rs_meaning(c, vhost)
+                    svc["real_servers"][(_canon_addr(c.args[0]), port)] = _rs_meaning(c, vhost, delay_loop)
             svc.setdefault("quorum", "1")
             svc.setdefault("hysteresis", "0")
+            if "persistence_granularity" in svc or (len(a) == 2 and a[0] not in ("fwmark", "group")
+                                                    and _int(a[1]) == 0):
+                svc.setdefault("persistence_timeout", str(PERSISTENT_TIMEOUT))
+            if "persistence_timeout" not in svc:
+                svc.pop("persistence_granularity", None)
             out["services"][key] = svc
     _paths_by_meaning(out["services"])
     return out
@@ -726,7 +852,7 @@ def _paths_by_meaning(services: dict) -> None:
         del services[("fwmark", mark)]
 
 
-def _rs_meaning(node: Node, vhost) -> dict:
+def _rs_meaning(node: Node, vhost, delay_loop: str = str(KA_DELAY_LOOP)) -> dict:
     rs = {"weight": str(KA_WEIGHT), "check": None}
     for c in node.children:
         if c.keyword in ("weight", "uthreshold", "lthreshold") and c.args:
@@ -735,12 +861,13 @@ def _rs_meaning(node: Node, vhost) -> dict:
             rs["inhibit_on_failure"] = True
         elif c.keyword in CHECKERS and c.children is not None and rs["check"] is None:
             kind = c.keyword
-            retry = KA_MISC_RETRY if kind == "MISC_CHECK" else KA_RETRY
-            chk = {"type": kind, "connect_port": node.args[1] if len(node.args) > 1 else "", "retry": str(retry),
-                   "delay_before_retry": str(KA_DELAY_BEFORE_RETRY)}
+            chk = {"type": kind, "connect_port": node.args[1] if len(node.args) > 1 else "",
+                   "retry": str(RETRY[kind]), "delay_before_retry": str(DELAY_BEFORE_RETRY[kind] or delay_loop)}
             if kind != "MISC_CHECK":
                 chk["connect_timeout"] = str(KA_CONNECT_TIMEOUT)
             for x in c.children:
+                if x.keyword == "nb_get_retry" and kind not in NB_GET_RETRY:
+                    continue  # "Unknown keyword" in this checker
                 k = "retry" if x.keyword == "nb_get_retry" else x.keyword
                 if k == "url" and x.children is not None:
                     chk.setdefault("url", sorted((u.keyword, " ".join(u.args)) for u in x.children))

@@ -80,7 +80,7 @@ def parse(text: str) -> list[Node]:
     lines = []
     for lineno, line in enumerate(text.split("\n"), 1):
         toks = tokens(line, lineno)
-        if toks and (toks[0] == "include" or toks[0][0] in SPECIAL_FIRST):
+        if toks and (toks[0] == "include" or toks[0][:1] in SPECIAL_FIRST):
             raise ConfError(f"line {lineno}: {toks[0]!r} starts a line: keepalived reads it as an include, a "
                             f"per-host line, a variable or a sequence")
         lines.append(("", lineno, toks))
@@ -134,7 +134,7 @@ def load(path: str, host: str = "", read=None, expand=None) -> list[Node]:
                 for child in found:
                     walk(child, depth + 1)
                 continue
-            if toks[0][0] in ("$", "~"):
+            if toks[0][:1] in ("$", "~"):
                 raise ConfError(f"{name}:{lineno}: {toks[0]!r}: keepalived variables and sequences are not "
                                 f"adopted; expand them by hand first")
             lines.append((name, lineno, toks))

@@ -240,6 +240,11 @@ def _addr(where: str, value) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return addr
 
 
+def normalize_address(where: str, value) -> str:
+    """One usable IPv4 or IPv6 address (no prefix, no scope), canonical; raises naming `where`."""
+    return str(_addr(where, value))
+
+
 def _choice(where: str, value, choices) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ModelError(f"{where}: {_show(value)} is not one of {', '.join(choices)}")

@@ -1,0 +1,256 @@
+"""Adoption follows keepalived 2.2.7's own reading (keepalived_semantics), adopts partially, never crashes and
+never writes text Ansible would evaluate.
+
+The semantics cases are the constructs operators' real files carry (tutorials' `nb_get_retry` in TCP_CHECK, a
+missing `protocol`, lower-case `lb_kind`, ...): each must be adopted with keepalived's meaning and reported.
+The fuzz test mutates the corpus; only the project's own errors may escape.
+"""
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.lvsfleet.lvs.plugins.filter.lvs import _templated, adopt_checked
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt as ka
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_conf as kc
+
+CORPUS = Path(__file__).resolve().parent / "keepalived_corpus"
+HOST = "lb1"
+
+VS = """virtual_server 192.0.2.10 {port} {{
+    delay_loop 6
+    lb_algo {algo}
+    lb_kind {kind}
+{extra}
+    real_server 203.0.113.21 80 {{
+        weight 1
+        {check} {{
+            connect_timeout 3
+{check_extra}
+        }}
+    }}
+}}
+"""
+
+
+def adopt_text(text: str, host: str = HOST) -> dict:
+    merged = ka.merge({host: ka.adopt(kc.parse(text), host)})
+    return adopt_checked(merged)
+
+
+def service(text: str) -> dict:
+    inv = adopt_text(text)
+    assert len(inv["lvs_services"]) == 1, inv["report"]
+    return inv["lvs_services"][0]
+
+
+def vs(port=80, algo="rr", kind="DR", extra="    protocol TCP", check="TCP_CHECK", check_extra=""):
+    return VS.format(port=port, algo=algo, kind=kind, extra=extra, check=check, check_extra=check_extra)
+
+
+def reasons(inv) -> str:
+    return "\n".join(r["reason"] for r in inv["report"])
+
+
+def test_nb_get_retry_counts_only_in_http_and_ssl_checks():
+    inv = adopt_text(vs(check_extra="            nb_get_retry 3"))
+    assert inv["lvs_services"][0]["health_check"]["retries"] == 1
+    assert "does not know nb_get_retry in TCP_CHECK" in reasons(inv)
+    svc = service(vs(check="HTTP_GET", check_extra="            nb_get_retry 4\n            url {\n"
+                                                   "                path /\n                status_code 200\n"
+                                                   "            }"))
+    assert svc["health_check"]["retries"] == 4 and svc["health_check"]["delay_before_retry"] == 3
+
+
+def test_a_service_without_protocol_is_udp_as_keepalived_runs_it():
+    inv = adopt_text(vs(extra="", check="MISC_CHECK",
+                        check_extra="            misc_path \"/usr/bin/true\"\n            misc_timeout 5"))
+    assert inv["lvs_services"][0]["protocol"] == "udp"
+    assert "defaulting to UDP" in reasons(inv)
+
+
+def test_persistence_defaults_are_keepalived_s():
+    svc = service(vs(extra="    protocol TCP\n    persistence_granularity 255.255.255.0"))
+    assert svc["persistence"]["timeout"] == 360
+    inv = adopt_text(vs(extra="    protocol TCP\n    persistence_timeout"))
+    assert inv["lvs_services"][0]["persistence"] == {"timeout": 360}
+    inv = adopt_text(vs(extra="    protocol TCP\n    persistence_timeout 0"))
+    assert "persistence" not in inv["lvs_services"][0] and "persistence_timeout invalid" in reasons(inv)
+
+
+def test_dns_check_retries_three_times_by_default():
+    svc = service(vs(extra="    protocol UDP", check="DNS_CHECK", check_extra="            name example.org"))
+    assert svc["health_check"]["retries"] == 3
+    assert svc["health_check"]["delay_before_retry"] == 6  # the delay_loop
+
+
+@pytest.mark.parametrize("kind", ["dr", "Dr", "nat", "DIRECT"])
+def test_a_forwarding_method_keepalived_does_not_know_runs_nat(kind):
+    inv = adopt_text(vs(kind=kind))
+    assert inv["lvs_services"][0]["forwarding"] == "nat"
+    assert "runs NAT" in reasons(inv)
+
+
+def test_a_scheduler_keepalived_does_not_know_runs_wlc():
+    inv = adopt_text(vs(algo="RR"))
+    assert inv["lvs_services"][0]["scheduler"] == "wlc" and "uses wlc" in reasons(inv)
+
+
+def test_tunnel_options_on_the_method_line():
+    svc = service(vs(kind="TUN type gue port 6080"))
+    assert (svc["forwarding"], svc["tunnel"], svc["tunnel_port"]) == ("tun", "gue", 6080)
+
+
+VRRP = """{globals}
+vrrp_instance VI_1 {{
+    state {state}
+    interface eth0
+    virtual_router_id 51
+{prio}
+    authentication {{
+        auth_type PASS
+        auth_pass {auth}
+    }}
+{extra}
+    virtual_ipaddress {{
+        192.0.2.10/24
+    }}
+}}
+"""
+
+
+def vrrp(globals_="", state="BACKUP", prio="    priority 150", auth="secret", extra="") -> str:
+    return VRRP.format(globals=globals_, state=state, prio=prio, auth=auth, extra=extra)
+
+
+def test_strict_mode_runs_without_authentication():
+    inv = adopt_text(vrrp(globals_="global_defs {\n    vrrp_strict\n}"))
+    assert "auth_pass" not in inv["lvs_vrrp_instances"][0]
+    assert "Strict mode does not support authentication" in reasons(inv)
+
+
+def test_a_long_auth_pass_is_truncated_as_keepalived_does():
+    inv = adopt_text(vrrp(auth="0123456789abc"))
+    assert inv["lvs_vrrp_instances"][0]["auth_pass"] == "01234567"
+    assert "Truncating auth_pass" in reasons(inv)
+
+
+def test_an_instance_without_priority_gets_keepalived_s():
+    inv = adopt_text(vrrp(state="BACKUP", prio=""))
+    assert inv["lvs_vrrp_instances"][0]["priorities"] == {HOST: 100}
+    # state MASTER makes it the address owner (255), which the model does not run: left out, named, no crash.
+    inv = adopt_text(vrrp(state="MASTER", prio=""))
+    assert inv["lvs_vrrp_instances"] == [] and inv["left_out"] == ["vrrp_instance VI_1"]
+    assert "keepalived uses 255" in reasons(inv)
+
+
+def test_unicast_sources_per_instance_do_not_collapse():
+    text = vrrp(extra="    unicast_src_ip 198.51.100.11/24\n    unicast_peer {\n        198.51.100.12\n    }")
+    text += vrrp(extra="    unicast_src_ip 198.51.100.99\n    unicast_peer {\n        198.51.100.12\n    }"
+                 ).replace("VI_1", "VI_2").replace("router_id 51", "router_id 52").replace("192.0.2.10", "192.0.2.20")
+    inv = adopt_text(text)
+    assert inv["host_vars"][HOST]["lvs_vrrp_unicast_ip"] == "198.51.100.11"  # the prefix cut, as keepalived does
+    assert [vi["name"] for vi in inv["lvs_vrrp_instances"]] == ["VI_1"]
+    assert "one unicast source address per director" in reasons(inv)
+
+
+def test_partial_adoption_keeps_what_the_model_accepts_and_names_the_rest():
+    text = "\n".join([vrrp(), vs(), vs(port=81, kind="NAT", check="MISC_CHECK",
+                                     check_extra="            misc_path \"/bin/check {{ lookup('pipe', 'id') }}\""),
+                      vs(port=82).replace("192.0.2.10 82", "192.0.2.10 82").replace("weight 1", "weight 70000")])
+    inv = adopt_text(text)
+    assert [s["port"] for s in inv["lvs_services"]] == [80]
+    assert inv["summary"].startswith("adopted 1 of 3 services, 1 of 1 VRRP instances")
+    left = [r for r in inv["report"] if r["directive"] == "left out"]
+    assert len(left) == 2 and all(r["where"].startswith("lb1:") and ":" in r["where"][4:] for r in left), left
+    assert any("template marker" in r["reason"] for r in left)
+
+
+def test_nothing_from_a_director_is_written_as_a_template():
+    # A forwarding-path check's bindto becomes lvs_check_source (keepalived_adopt.check_path): a quoted value
+    # keepalived reads as one word.
+    text = vrrp() + vs(extra="    protocol TCP", check_extra="            bindto \"{{lookup('pipe','id')}}\"")
+    merged = ka.merge({HOST: ka.adopt(kc.parse(text), HOST)})
+    merged["host_vars"][HOST]["lvs_check_source"] = "{{ lookup('pipe', 'id') }}"
+    inv = adopt_checked(merged)
+    assert "lvs_check_source" not in inv["host_vars"][HOST]
+    assert _templated({k: inv[k] for k in ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts",
+                                           "host_vars", "group_vars")}) is None
+
+
+# ---------------------------------------------------------------- no crash on any input
+def corpus_texts() -> list[str]:
+    out = []
+    for p in sorted(CORPUS.rglob("*.conf")):
+        out.append(p.read_text())
+    return out
+
+
+TEXTS = corpus_texts()
+ODD = ["0", "-1", "", "\"\"", "192.0.2.10/33", "::/200", "x" * 300, "{", "}", "dr", "RR", "TUN type gue",
+       "65536", "1.2.3", "fe80::1%eth0", "{{ x }}", "255", "999999999999", "UDP", "lo"]
+
+
+def mutate(text: str, rng: random.Random) -> str:
+    lines = text.split("\n")
+    for _ in range(rng.randint(1, 6)):
+        if not lines:
+            break
+        i = rng.randrange(len(lines))
+        op = rng.random()
+        words = lines[i].split()
+        if op < 0.3 and words:  # replace a value
+            words[rng.randrange(len(words))] = rng.choice(ODD)
+            lines[i] = " ".join(words)
+        elif op < 0.5:  # drop a line (a value, a brace, a keyword)
+            del lines[i]
+        elif op < 0.7 and words:  # drop the values
+            lines[i] = words[0]
+        elif op < 0.85:
+            lines.insert(i, lines[rng.randrange(len(lines))])
+        else:
+            lines[i] = lines[i] + " " + rng.choice(ODD)
+    return "\n".join(lines)
+
+
+@settings(deadline=None)
+@given(st.integers(min_value=0, max_value=len(TEXTS) - 1), st.integers(min_value=0, max_value=2 ** 32))
+def test_mutated_corpus_never_crashes_the_adopter(index, seed):
+    text = mutate(TEXTS[index], random.Random(seed))
+    try:
+        nodes = kc.parse(text)
+    except kc.ConfError:
+        return
+    try:
+        inv = adopt_checked(ka.merge({HOST: ka.adopt(nodes, HOST), "lb2": ka.adopt(nodes, "lb2")}))
+    except ka.AdoptError:
+        return
+    assert "summary" in inv
+
+
+# ---------------------------------------------------------------- public configurations
+PUBLIC = Path(__file__).resolve().parent / "keepalived_corpus_public"
+PUBLIC_CASES = sorted(p for p in PUBLIC.iterdir() if p.suffix == ".conf" or p.is_dir())
+# Cases the reader refuses whole: their braces do not balance (as in their sources).
+UNREADABLE = {"36-stray-open-brace-two-checkers.conf", "56-ipv6-tun-gre-unclosed.conf"}
+
+
+def test_the_public_corpus_is_large_enough():
+    assert len(PUBLIC_CASES) >= 40
+
+
+@pytest.mark.parametrize("case", PUBLIC_CASES, ids=lambda p: p.name)
+def test_public_configurations_adopt_partially_and_name_every_item_left_out(case):
+    main = case / "keepalived.conf" if case.is_dir() else case
+    if case.name in UNREADABLE:
+        with pytest.raises(kc.ConfError, match="braces"):
+            kc.load(str(main), host=HOST)
+        return
+    nodes = kc.load(str(main), host=HOST)
+    inv = adopt_checked(ka.merge({HOST: ka.adopt(nodes, HOST)}))
+    left = [r for r in inv["report"] if r["directive"] == "left out"]
+    assert len(left) == len(inv["left_out"])
+    assert all(r["where"] != "-" for r in left), left  # each names where keepalived read it
+    print(f"CORPUS {case.name}: {inv['summary']}; {len(inv['report'])} report entries")
