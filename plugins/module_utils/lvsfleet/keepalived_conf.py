@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
-"""keepalived.conf as keepalived's parser reads it: lines of whitespace-separated tokens, '{' and '}' as
-tokens of their own, "double-quoted" strings as one token, and '#' or '!' outside quotes starting a comment
-to the end of the line. A line whose first token is `include`, starts with '@' (a per-host line), '$' (a
+"""keepalived.conf as keepalived 2.2.7's parser (lib/parser.c) reads it: physical lines cut at its 1023-byte
+buffer, comments ('#' or '!' outside double quotes, backslash pairs skipped) removed as decomment() does, lines
+of whitespace-separated tokens, '{' and '}' as tokens of their own, "double-quoted" strings as one token. A line whose first token is `include`, starts with '@' (a per-host line), '$' (a
 variable definition or expansion) or '~' (a sequence) is reported as such: rendered values must never make
 one. Standard library only.
 
@@ -38,9 +38,68 @@ class Node:
 
 
 SPECIAL_FIRST = ("@", "$", "~")
+# lib/parser.h MAXBUF (1024): read_line() reads a physical line with fgets() in chunks of MAXBUF - 1 bytes, and
+# each further chunk is read as a line of its own, with its own comment state (keepalived 2.2.7 lib/parser.c).
+LINE_BYTES = 1023
+
+
+def physical_lines(text: str):
+    """(line number, line) as keepalived's read_line() delivers them: each physical line cut into chunks of
+    LINE_BYTES bytes (a later chunk is a new line: a comment does not hide what lies past byte 1023), text after
+    a NUL dropped, trailing CR removed."""
+    for lineno, line in enumerate(text.split("\n"), 1):
+        raw = line.encode("utf-8", "surrogateescape")
+        chunks = [raw[i:i + LINE_BYTES] for i in range(0, len(raw), LINE_BYTES)] or [b""]
+        for chunk in chunks:
+            chunk = chunk.split(b"\0", 1)[0].rstrip(b"\r")
+            yield lineno, chunk.decode("utf-8", "surrogateescape")
+
+
+def decomment(line: str) -> str:
+    """keepalived 2.2.7 lib/parser.c decomment(): '#' and '!' start a comment outside double quotes; a backslash
+    and the next character are skipped as a pair (so \\" never opens or closes a quote), and outside quotes \\#
+    and \\! lose their backslash; a trailing backslash is kept. Leading and trailing blanks removed."""
+    s = list(line.lstrip(" \t"))
+    quote, cont, skip, i = False, False, None, 0
+    while i < len(s):
+        c = s[i]
+        if c == '"':
+            if skip is None:
+                quote = not quote
+        elif c == "\\":
+            if i + 1 < len(s):
+                if not quote and s[i + 1] in "#!":
+                    del s[i]
+                else:
+                    i += 1
+            else:
+                del s[i:]
+                cont = True
+                break
+        elif c in "#!" and not quote and skip is None:
+            skip = i
+        i += 1
+    if skip is not None:
+        del s[skip:]
+    out = "".join(s).rstrip(" \t")
+    return out + "\\" if cont else out
+
+
+def read_lines(text: str, where: str = "line"):
+    """(line number, tokens) of each line as keepalived's VRRP and checker processes see it. keepalived's parent
+    decomments each line and hands the result to them, and they decomment it again: a line the two passes read
+    differently (a backslash before '#', '!' or a quote) is refused, as is a line past keepalived's buffer."""
+    for lineno, line in physical_lines(text):
+        once = decomment(line)
+        if decomment(once) != once:
+            raise ConfError(f"{where} {lineno}: keepalived's processes read this line differently (a backslash "
+                            f"before '#', '!' or '\"'): write it without one")
+        yield lineno, tokens(once, lineno)
 
 
 def tokens(line: str, lineno: int = 0) -> list[str]:
+    """A decommented line's tokens as keepalived's alloc_strvec_r() splits it: blanks separate, a '"' at a token's
+    start quotes up to the next '"' (no escapes), '{' and '}' outside quotes are tokens of their own."""
     out, cur, quoted, i = [], None, False, 0
     while i < len(line):
         ch = line[i]
@@ -55,8 +114,6 @@ def tokens(line: str, lineno: int = 0) -> list[str]:
             if cur is not None:
                 out.append(cur)
             cur, quoted = "", True
-        elif ch in "#!":
-            break
         elif ch in " \t\r\v\f":
             if cur is not None:
                 out.append(cur)
@@ -79,7 +136,13 @@ def tokens(line: str, lineno: int = 0) -> list[str]:
 def parse(text: str) -> list[Node]:
     lines = []
     for lineno, line in enumerate(text.split("\n"), 1):
-        toks = tokens(line, lineno)
+        # What lvsfleet renders never needs these; each makes keepalived read the line otherwise than it looks.
+        if len(line.encode("utf-8", "surrogateescape")) > LINE_BYTES:
+            raise ConfError(f"line {lineno}: longer than keepalived's {LINE_BYTES}-byte line buffer (keepalived "
+                            f"would read the rest as a new line)")
+        if any(ch in line for ch in "\\\0\r"):
+            raise ConfError(f"line {lineno}: a backslash, NUL or carriage return changes how keepalived reads it")
+    for lineno, toks in read_lines(text):
         if toks and (toks[0] == "include" or toks[0][:1] in SPECIAL_FIRST):
             raise ConfError(f"line {lineno}: {toks[0]!r} starts a line: keepalived reads it as an include, a "
                             f"per-host line, a variable or a sequence")
@@ -114,8 +177,7 @@ def load(path: str, host: str = "", read=None, expand=None) -> list[Node]:
         count[0] += 1
         if count[0] > MAX_FILES:
             raise ConfError(f"{path}: more than {MAX_FILES} files through includes")
-        for lineno, line in enumerate(read(name).split("\n"), 1):
-            toks = tokens(line, lineno)
+        for lineno, toks in read_lines(read(name), name):
             if toks and toks[0].startswith("@"):
                 tag, toks = toks[0][1:], toks[1:]
                 keep = tag[1:] != host if tag.startswith("^") else tag == host
