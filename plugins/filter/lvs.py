@@ -124,7 +124,7 @@ def lvs_traffic_services(kernel_services):
 # What the gate reads of each director and real server.
 _DIRECTOR_VARS = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip",
                   "lvs_real_server_states", "lvs_priority_overrides", "lvs_check_source", "lvs_bgp",
-                  "lvs_bgp_source", "lvs_bgp_source6")
+                  "lvs_bgp_source", "lvs_bgp_source6", "lvs_director_sysctl_profile")
 
 
 def lvs_check_inventory(hostvars, groups):
@@ -143,10 +143,25 @@ def lvs_check_inventory(hostvars, groups):
             hv = hostvars[host]
             real_servers[host] = {"services": hv.get("real_server_services", hv.get("lvs_services")),
                                   "addresses": hv.get("real_server_addresses")}
+        for group in ("real_servers", "client_side"):
+            both = [h for h in groups.get("directors", []) if h in groups.get(group, [])]
+            if both:
+                raise model.ModelError(f"{both[0]}: is a director and in the {group} group; a host has one role "
+                                       f"(the {group} role would rewrite the director's configuration)")
         checked = model.check_inventory(directors, real_servers)
+        vips = {v for s in checked["services"] for v in s["vips"]} | {
+            a.split("/")[0] for vi in checked["vrrp"] for a in vi["virtual_ipaddresses"]}
         scraped = [h for h in groups.get("directors", []) + groups.get("real_servers", []) if h in hostvars]
+        listening = {}
         for host in scraped:
-            model.metrics_address(host, hostvars[host].get("lvs_metrics_address"))
+            addr = model.metrics_address(host, hostvars[host].get("lvs_metrics_address"))
+            if addr in vips:
+                raise model.ModelError(f"{host}: lvs_metrics_address: {addr} is a VIP; node_exporter belongs on the "
+                                       f"host's management address")
+            if addr is not None and addr in listening:
+                raise model.ModelError(f"{host}: lvs_metrics_address: {addr} is also {listening[addr]}'s")
+            if addr is not None:
+                listening[addr] = host
         if groups.get("monitoring"):
             missing = [h for h in scraped if not hostvars[h].get("lvs_metrics_address")]
             if missing:
@@ -156,7 +171,9 @@ def lvs_check_inventory(hostvars, groups):
             hv = hostvars[host]
             try:
                 model.client_side_services(hv.get("lvs_services"), hv.get("client_side_services"),
-                                           hv.get("client_side_local_services"), hv.get("client_side_sources"))
+                                           hv.get("client_side_local_services"), hv.get("client_side_sources"),
+                                           director_vips=vips)
+                model.client_side_settings(hv.get("client_side_interface"), hv.get("client_side_ipvs_timeouts"))
             except model.ModelError as exc:
                 raise model.ModelError(f"{host}: {exc}") from None
     except model.ModelError as exc:

@@ -27,8 +27,8 @@ options:
     required: true
   config_id:
     description:
-      - The name C(@name) lines are matched against, as keepalived matches them: its C(-i)/C(--config-id) option,
-        else the host name up to the first dot (keepalived 2.2.7 core/main.c).
+      - The name C(@name) lines are matched against, as keepalived matches them, that is its C(-i) or
+        C(--config-id) option, else the host name up to the first dot (keepalived 2.2.7 core/main.c).
       - Default, read on the director, the C(-i)/C(--config-id) of C(DAEMON_ARGS) in C(/etc/default/keepalived),
         else the short host name.
     type: str

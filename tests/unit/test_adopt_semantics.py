@@ -152,8 +152,8 @@ def test_unicast_sources_per_instance_do_not_collapse():
                  ).replace("VI_1", "VI_2").replace("router_id 51", "router_id 52").replace("192.0.2.10", "192.0.2.20")
     inv = adopt_text(text)
     assert inv["host_vars"][HOST]["lvs_vrrp_unicast_ip"] == "198.51.100.11"  # the prefix cut, as keepalived does
-    assert [vi["name"] for vi in inv["lvs_vrrp_instances"]] == ["VI_1"]
     assert "one unicast source address per director" in reasons(inv)
+    assert [vi["name"] for vi in inv["lvs_vrrp_instances"]] == ["VI_1"]
 
 
 def test_partial_adoption_keeps_what_the_model_accepts_and_names_the_rest():

@@ -9,7 +9,7 @@ A case (tests/bad_inventories/cases.yml) sets any of: `services` (lvs_services),
 `scripts` (lvs_vrrp_scripts), `hosts` (per-director variables), `real_servers` (real-server hosts and their
 variables), `heye` (a HeYe-format file appended to the services), `all_vars` (more group_vars/all),
 `no_directors` (the directors group is missing), `client_side` (the variables of a client-side host c1,
-group client_side), and `field` (what the case is about, for the census).
+group client_side), `director_in` (a group the first director is also in), and `field` (what the case is about, for the census).
 """
 import collections
 import os
@@ -23,8 +23,10 @@ from conftest import tool
 import pytest
 import yaml
 
-from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import (ModelError, check_inventory, check_variable_names, client_side_services,
-                                         metrics_address, services_from_k8s)
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lvsfleet.lvs.plugins.filter.lvs import lvs_check_inventory
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import ModelError, services_from_k8s
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = yaml.safe_load((REPO / "tests" / "bad_inventories" / "cases.yml").read_text())
@@ -52,35 +54,42 @@ def shared_vars(case) -> dict:
     return out
 
 
-def model_check(case) -> None:
-    """What verify.yml's gate does, without Ansible."""
+class HostVars(dict):
+    """hostvars as the gate filter reads them (raw_get: the untemplated variables)."""
+
+    def raw_get(self, host):
+        return self[host]
+
+
+def inventory(case) -> tuple[HostVars, dict]:
+    """hostvars and groups of the case's inventory (as run_site writes it), without Ansible."""
     common = shared_vars(case)
-    hosts = {} if case.get("no_directors") else {h: dict(common, **(case.get("hosts") or {}).get(h, {}))
-                                                  for h in DIRECTORS}
-    for host, hv in list(hosts.items()) + list((case.get("real_servers") or {}).items()):
-        check_variable_names(host, list(common) + list(hv))
     if "heye" in case:
-        extra = services_from_k8s(list(yaml.safe_load_all(case["heye"])), HEYE_PATH)
-        for hv in hosts.values():
-            hv["lvs_services"] = list(hv["lvs_services"]) + extra
-    directors = {h: {k: v for k, v in hv.items() if k in (
-        "lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip", "lvs_real_server_states",
-        "lvs_priority_overrides", "lvs_check_source", "lvs_bgp", "lvs_bgp_source", "lvs_bgp_source6")}
-        for h, hv in hosts.items()}
-    real_servers = {h: {"services": hv.get("real_server_services", common["lvs_services"]),
-                        "addresses": hv.get("real_server_addresses")}
-                    for h, hv in (case.get("real_servers") or {}).items()}
-    check_inventory(directors, real_servers)
-    for host, hv in list(hosts.items()) + list((case.get("real_servers") or {}).items()):
-        metrics_address(host, hv.get("lvs_metrics_address"))
+        common["lvs_services"] = list(common["lvs_services"]) + services_from_k8s(
+            list(yaml.safe_load_all(case["heye"])), HEYE_PATH)
+    hostvars, groups = HostVars(), {"all": []}
+    group = "balancers" if case.get("no_directors") else "directors"
+    for h in DIRECTORS:
+        hostvars[h] = dict(common, **(case.get("hosts") or {}).get(h, {}))
+        groups.setdefault(group, []).append(h)
+    for h, hv in (case.get("real_servers") or {}).items():
+        hostvars[h] = dict(common, **hv)
+        groups.setdefault("real_servers", []).append(h)
     if "client_side" in case:
-        cs = case["client_side"]
-        check_variable_names("c1", list(common) + list(cs))
-        try:
-            client_side_services(common["lvs_services"], cs.get("client_side_services"),
-                                 cs.get("client_side_local_services"), cs.get("client_side_sources"))
-        except ModelError as exc:
-            raise ModelError(f"c1: {exc}") from None
+        hostvars["c1"] = dict(common, **case["client_side"])
+        groups.setdefault("client_side", []).append("c1")
+    if case.get("director_in"):
+        groups.setdefault(case["director_in"], []).append(DIRECTORS[0])
+    groups["all"] = list(hostvars)
+    return hostvars, groups
+
+
+def model_check(case) -> None:
+    """What verify.yml's gate does (the filter lvs_check_inventory), without Ansible."""
+    try:
+        lvs_check_inventory(*inventory(case))
+    except AnsibleFilterError as exc:
+        raise ModelError(str(exc).removeprefix("invalid inventory: ")) from None
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -102,6 +111,8 @@ def run_site(case, tmp: Path) -> subprocess.CompletedProcess:
         children["balancers"] = {"hosts": {h: dict(unreachable) for h in DIRECTORS}}
     if "client_side" in case:
         children["client_side"] = {"hosts": {"c1": dict(unreachable, **case["client_side"])}}
+    if case.get("director_in"):
+        children.setdefault(case["director_in"], {"hosts": {}})["hosts"][DIRECTORS[0]] = None
     if case.get("real_servers"):
         children["real_servers"] = {"hosts": {h: dict(unreachable, **hv) for h, hv in case["real_servers"].items()}}
     (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": children}}))

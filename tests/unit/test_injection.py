@@ -21,7 +21,8 @@ from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import
 )
 from test_keepalived_render import ROLE_VARS, environment
 
-DIRECTORS = {"lb1": "198.51.100.11", "lb2": "198.51.100.12"}
+# lb3 holds no instance of BASE: its address is the unicast peer the placeholder test writes.
+DIRECTORS = {"lb1": "198.51.100.11", "lb2": "198.51.100.12", "lb3": "198.51.100.13"}
 BASE = {
     "scripts": [{"name": "chk_ipvs", "script": ["/usr/bin/test", "-e", "/proc/net/ip_vs"]}],
     "vrrp": [{"name": "VI_1", "interface": "lan0", "virtual_router_id": 51, "priorities": {"lb1": 150, "lb2": 100},
@@ -41,7 +42,7 @@ BASE = {
          "health_check": {"type": "dns", "query": "example.org"}, "real_servers": ["203.0.113.23"]},
         {"name": "udp", "vip": "198.51.100.10", "port": 5000, "protocol": "udp",
          "health_check": {"type": "udp", "payload": "00ff", "reply": "ff00"}, "real_servers": ["203.0.113.24"]},
-        {"name": "mail", "vip": "198.51.100.10", "port": 25, "health_check": {"type": "smtp", "helo": "lb.example"},
+        {"name": "mail", "vip": "198.51.100.60", "port": 25, "health_check": {"type": "smtp", "helo": "lb.example"},
          "vip_holder": "external", "real_servers": ["203.0.113.25"]},
     ],
 }

@@ -62,3 +62,22 @@ def test_bad_inventory_names_variable_item_and_value(services, message):
     with pytest.raises(ModelError) as err:
         normalize_services(services)
     assert str(err.value).startswith(message)
+
+
+def test_a_check_without_type_is_the_service_s_own_transport():
+    from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import normalize_services
+    svc = normalize_services([{"name": "dns", "vip": "198.51.100.10", "port": 53, "protocol": "udp",
+                               "health_check": {"interval": 5}, "real_servers": ["203.0.113.21"]}])[0]
+    assert svc["health_check"]["type"] == "udp" and svc["health_check"]["interval"] == 5
+
+
+def test_the_gate_s_sysctl_profiles_are_the_role_s():
+    from pathlib import Path
+
+    import yaml
+
+    from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import SYSCTL_PROFILES
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles" / "lvs_director" / "meta"
+                           / "argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"]
+    assert tuple(options["lvs_director_sysctl_profile"]["choices"]) == SYSCTL_PROFILES

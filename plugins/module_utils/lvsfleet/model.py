@@ -268,6 +268,8 @@ def _health(where: str, hc, protocol: str) -> dict:
     if isinstance(hc, str):
         hc = {"type": hc}
     _mapping(where, hc, "at least 'type'")
+    if "type" not in hc:  # the same default as no health_check: the service's own transport
+        hc = dict(hc, type={"tcp": "tcp", "udp": "udp"}.get(protocol, "none"))
     out = dict(HEALTH_DEFAULTS)
     out.update(hc)
     kind = _choice(f"{where}.type", out["type"], HEALTH_TYPES)
@@ -912,12 +914,16 @@ def _unicast(label: str, peers, n: dict, directors: dict | None) -> dict:
 def _held_vips(instances: list[dict], services, var: str) -> None:
     """Services that name an instance add their VIPs to it; every VRRP-held VIP must be in an instance."""
     if services is None:
-        return
+        services = []
     by_name = {vi["name"]: vi for vi in instances}
     held = {}
     for vi in instances:
         for text in vi["virtual_ipaddresses"]:
-            held[str(ipaddress.ip_interface(text).ip)] = vi["name"]
+            ip = str(ipaddress.ip_interface(text).ip)
+            if ip in held and held[ip] != vi["name"]:
+                raise ModelError(f"{var} ({vi['name']}).virtual_ipaddresses: {text} is also held by {held[ip]}; one "
+                                 f"address has one holder")
+            held[ip] = vi["name"]
     for svc in services:
         if svc["fwmark"] is not None or svc["vip_holder"] != "vrrp":
             continue
@@ -959,6 +965,31 @@ def _asn(where: str, value) -> int:
     return asn
 
 
+# Words BIRD 2's configuration grammar reserves (its lexer's keywords, case-insensitive): a protocol may not be
+# named so. And the names lvsfleet's bird.conf gives its own protocols (device1, lvs_bfd, lvs_vip_*).
+BIRD_KEYWORDS = frozenset("""
+accept action add address aggregator all and area as attribute babel bfd bgp bgppath block bool break bt_assert
+case channel check clist configure cork debug default define defined delete description dest device direct
+disabled do ec eclist else empty enum eval export false filter flow4 flow6 for from function generate
+graceful gw hold hostname id if igp import in include int interface ip ipv4 ipv6 kernel keepalive lc lclist
+len limit local log mask metric mpls multihop neighbor net next none not off on ospf or pair passive password
+pipe prefix prepend preference print protocol proto quad radv reject restart return rip roa router rpki scope
+self source static string table template then time to true ttl type unset via vpn4 vpn6 vrf weight where yes
+no""".split())
+_BIRD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,23}")
+
+
+def _bird_name(where: str, value) -> str:
+    name = _word(where, value, _BIRD_NAME, "1 to 24 letters, digits or '_', starting with a letter or '_' (it names "
+                 "a BIRD protocol)")
+    if name.lower() in BIRD_KEYWORDS:
+        raise ModelError(f"{where}: {name!r} is a BIRD keyword; BIRD refuses it as a protocol name")
+    if name.lower().startswith("lvs_") or name.lower() == "device1":
+        raise ModelError(f"{where}: {name!r} is a name lvsfleet's bird.conf uses for its own protocols (device1, "
+                         f"lvs_*); choose another")
+    return name
+
+
 def _bgp_source(host: str, var: str, value, version: int):
     if value is None or value == "":
         return None
@@ -988,6 +1019,9 @@ def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bg
     out["vip_interface"] = _ifname(f"{var}.vip_interface", out["vip_interface"])
     out["withdraw_wait"] = _int(f"{var}.withdraw_wait", out["withdraw_wait"], 1, 3600)
     out["quiet_seconds"] = _int(f"{var}.quiet_seconds", out["quiet_seconds"], 1, 60)
+    if out["quiet_seconds"] > out["withdraw_wait"]:
+        raise ModelError(f"{var}.quiet_seconds: {out['quiet_seconds']} is longer than withdraw_wait "
+                         f"{out['withdraw_wait']}; a withdrawal could never see that much quiet before it gives up")
     ci = out["check_interval"]
     if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not 0.1 <= ci <= 10:
         raise ModelError(f"{var}.check_interval: {_show(ci)} must be a number of seconds from 0.1 to 10")
@@ -1010,8 +1044,7 @@ def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bg
             raise ModelError(f"{where}.address: {addr} is also {var}.neighbors[{seen[str(addr)]}]")
         seen[str(addr)] = i
         n = {"address": str(addr), "family": addr.version, "asn": _asn(f"{where}.asn", nb["asn"]),
-             "name": _word(f"{where}.name", nb.get("name", f"n{i + 1}"), re.compile(r"[A-Za-z0-9_]{1,24}"),
-                           "1 to 24 letters, digits or '_' (it names a BIRD protocol)"),
+             "name": _bird_name(f"{where}.name", nb.get("name", f"n{i + 1}")),
              "hold_time": _int(f"{where}.hold_time", nb.get("hold_time", 9), 3, 65535),
              "keepalive_time": _int(f"{where}.keepalive_time", nb.get("keepalive_time", 3), 1, 21845),
              "bfd": _bool(f"{where}.bfd", nb.get("bfd", False)),
@@ -1021,6 +1054,9 @@ def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bg
                              f"hold_time {n['hold_time']}, or one lost keepalive drops the session")
         if n["bfd"] and out["bfd"] is None:
             out["bfd"] = {"interval_ms": 300, "multiplier": 3}
+        if "password" in nb and nb["password"] in (None, ""):
+            raise ModelError(f"{where}.password: {_show(nb['password'])} is empty; BIRD would run the session "
+                             f"without TCP MD5: remove the key for no password")
         if nb.get("password") not in (None, ""):
             if not _fullmatch(_BGP_PASSWORD, nb["password"]):
                 raise ModelError(f"{where}.password: must be 1 to 80 printable ASCII characters without quotes, "
@@ -1036,6 +1072,10 @@ def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bg
                              f"{var} neighbor is; nothing would carry its announcement")
     out["vips"] = sorted({v for s in anycast for v in s["vips"]},
                          key=lambda a: (_parse_addr(a).version, _parse_addr(a)))
+    for nb in out["neighbors"]:
+        if nb["address"] in out["vips"]:
+            raise ModelError(f"{var}.neighbors ({nb['name']}).address: {nb['address']} is an anycast VIP; a "
+                             f"neighbor is the router")
     out["sources"] = {}
     routers = {}
     for host, hv in sources.items():
@@ -1049,6 +1089,15 @@ def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bg
         if v4 in routers:
             raise ModelError(f"{host}: lvs_bgp_source: {v4} is also {routers[v4]}'s; each director peers from its "
                              f"own address")
+        if v6 is not None and v6 in routers:
+            raise ModelError(f"{host}: lvs_bgp_source6: {v6} is also {routers[v6]}'s; each director peers from its "
+                             f"own address")
+        for nb in out["neighbors"]:
+            if nb["address"] in (v4, v6):
+                raise ModelError(f"{var}.neighbors ({nb['name']}).address: {nb['address']} is {host}'s own "
+                                 f"lvs_bgp_source{'6' if nb['address'] == v6 else ''}; a neighbor is the router")
+        if v6 is not None:
+            routers[v6] = host
         if v4 in out["vips"] or v6 in out["vips"]:
             raise ModelError(f"{host}: lvs_bgp_source: {v4 if v4 in out['vips'] else v6} is an anycast VIP; give "
                              f"the director's own address")
@@ -1066,7 +1115,10 @@ KNOWN_VARIABLES = {
     "lvs_director_modules", "lvs_director_sysctl_profile", "lvs_director_sysctls_extra", "lvs_check_source",
     "lvs_metrics_address", "lvs_bgp", "lvs_bgp_source", "lvs_bgp_source6",
 }
-DIRECTOR_SHARED = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_bgp")
+DIRECTOR_SHARED = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_bgp", "lvs_real_server_states",
+                   "lvs_priority_overrides")
+# roles/lvs_director/meta/argument_specs.yml lvs_director_sysctl_profile (a unit test keeps them equal).
+SYSCTL_PROFILES = ("stateful", "stateless")
 
 
 def check_variable_names(host: str, names) -> None:
@@ -1086,6 +1138,11 @@ def metrics_address(host: str, value) -> str | None:
     if addr is None:
         raise ModelError(f"{host}: lvs_metrics_address: {_show(value)} is not an IP address (the address "
                          f"node_exporter listens on and Prometheus scrapes)")
+    if "%" in value:
+        raise ModelError(f"{host}: lvs_metrics_address: {_show(value)} carries a scope; give the address alone")
+    if addr.is_unspecified or addr.is_multicast:
+        raise ModelError(f"{host}: lvs_metrics_address: {value} is not one address of this host; node_exporter "
+                         f"would listen on every address, VIPs included")
     return str(addr)
 
 
@@ -1119,6 +1176,12 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
                          "vip_holder: external on services whose VIP another system holds)")
     _check_sources(directors, services, vrrp)
     bgp = normalize_bgp(model.get("lvs_bgp"), {h: directors[h] for h in names}, services)
+    _one_holder(services, vrrp, bgp, unicast)
+    _unicast_peers_are_directors(model.get("lvs_vrrp_instances"), unicast)
+    for host in names:
+        profile = directors[host].get("lvs_director_sysctl_profile")
+        if profile is not None:
+            _choice(f"{host}: lvs_director_sysctl_profile", profile, SYSCTL_PROFILES)
     for host in names:
         states = directors[host].get("lvs_real_server_states")
         if states:
@@ -1141,12 +1204,49 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
     return {"services": services, "vrrp": vrrp, "scripts": scripts, "bgp": bgp}
 
 
+def _unicast_peers_are_directors(instances, unicast: dict) -> None:
+    """Every listed unicast peer is a director's lvs_vrrp_unicast_ip (after normalize_vrrp_instances)."""
+    known = {_addr_text(_parse_addr(ip)) for ip in unicast.values() if isinstance(ip, str) and _parse_addr(ip)}
+    for i, vi in enumerate(instances or []):
+        peers = vi.get("unicast_peers")
+        for j, text in enumerate(peers if isinstance(peers, list) else []):
+            if _addr_text(_parse_addr(text)) not in known:
+                raise ModelError(f"lvs_vrrp_instances[{i}] ({vi['name']}).unicast_peers[{j}]: {text} is no director's "
+                                 f"lvs_vrrp_unicast_ip; keepalived would send adverts there and never hear a peer "
+                                 f"from it")
+
+
+def _one_holder(services: list[dict], vrrp: list[dict], bgp: dict | None, unicast: dict) -> None:
+    """Each address has one holder and one role: a VRRP instance, BGP (anycast) or something outside lvsfleet
+    (vip_holder: external), never two of them; a director's own unicast VRRP address is never a VIP."""
+    by_vrrp = {str(ipaddress.ip_interface(a).ip): vi["name"] for vi in vrrp for a in vi["virtual_ipaddresses"]}
+    anycast = set((bgp or {}).get("vips", []))
+    for vip in sorted(anycast & set(by_vrrp)):
+        raise ModelError(f"lvs_bgp: anycast VIP {vip} is also in VRRP instance {by_vrrp[vip]}; an address is held "
+                         f"one way")
+    for svc in services:
+        for vip in svc["vips"] if svc["fwmark"] is None else []:
+            if svc["vip_holder"] == "external" and vip in by_vrrp:
+                raise ModelError(f"lvs_services ({svc['name']}).vip_holder: external, but {vip} is held by VRRP "
+                                 f"instance {by_vrrp[vip]}; drop vip_holder or the address from the instance")
+            if svc["vip_holder"] == "vrrp" and vip in anycast:
+                raise ModelError(f"lvs_services ({svc['name']}).vip: {vip} is an anycast VIP (vip_holder: bgp "
+                                 f"elsewhere); an address is held one way")
+    vips = set(by_vrrp) | anycast | {v for s in services for v in s["vips"]}
+    for host, ip in unicast.items():
+        addr = _parse_addr(ip) if isinstance(ip, str) else None
+        if addr is not None and _addr_text(addr) in vips:
+            raise ModelError(f"{host}: lvs_vrrp_unicast_ip: {ip} is a VIP; give the director's own address")
+
+
 def _check_sources(directors: dict, services: list[dict], vrrp: list[dict]) -> None:
     """Forwarding-path checks leave each director from its own address (lvs_check_source): never a VIP, which
     the real server holds too and would drop as a martian."""
     users = [s["name"] for s in services if s["health_check"]["via"] == "forwarding"]
     vips = {s["vip"] for s in services} | {str(ipaddress.ip_interface(a).ip) for vi in vrrp
                                            for a in vi["virtual_ipaddresses"]}
+    real = {rs["address"] for s in services for rs in s["real_servers"]}
+    sources: dict[str, str] = {}
     for host, hv in directors.items():
         value = hv.get("lvs_check_source")
         if value in (None, ""):
@@ -1162,6 +1262,13 @@ def _check_sources(directors: dict, services: list[dict], vrrp: list[dict]) -> N
         if _addr_text(addr) in vips:
             raise ModelError(f"{host}: lvs_check_source: {_show(value)} is a VIP; give the director's own address "
                              f"(a real server holds the VIP too and drops a check from it)")
+        if _addr_text(addr) in real:
+            raise ModelError(f"{host}: lvs_check_source: {_show(value)} is a real server's address; give the "
+                             f"director's own address")
+        if _addr_text(addr) in sources:
+            raise ModelError(f"{host}: lvs_check_source: {_show(value)} is also {sources[_addr_text(addr)]}'s; "
+                             f"each director checks from its own address (replies go back to the sender)")
+        sources[_addr_text(addr)] = host
 
 
 # ---------------------------------------------------------------- client-side balancing
@@ -1170,7 +1277,24 @@ def _check_sources(directors: dict, services: list[dict], vrrp: list[dict]) -> N
 CLIENT_SIDE_DROPPED = ("tunnel", "tunnel_port", "vrrp_instance")
 
 
-def client_side_services(services, selection, local, source) -> list[dict]:
+def client_side_settings(interface, timeouts) -> None:
+    """client_side_interface (a device name the role creates, never lo) and client_side_ipvs_timeouts
+    ({tcp, tcpfin, udp}: whole seconds; the kernel refuses 0); None: the role's default."""
+    if interface is not None:
+        name = _ifname("client_side_interface", interface)
+        if name == "lo" or name.startswith("lo."):
+            raise ModelError("client_side_interface: 'lo' is the loopback device; the role owns every address of "
+                             "its device and would delete 127.0.0.1 and ::1: name a device of its own")
+    if timeouts is not None:
+        _mapping("client_side_ipvs_timeouts", timeouts, "tcp, tcpfin, udp in seconds")
+        _unknown("client_side_ipvs_timeouts", timeouts, {"tcp", "tcpfin", "udp"})
+        for key in ("tcp", "tcpfin", "udp"):
+            if key not in timeouts:
+                raise ModelError(f"client_side_ipvs_timeouts.{key}: required (tcp, tcpfin and udp are set together)")
+            _int("client_side_ipvs_timeouts", timeouts[key], 1, 9999999, key)
+
+
+def client_side_services(services, selection, local, source, director_vips=None) -> list[dict]:
     """The services a client-side host balances (role client_side): raw service mappings for keepalived.
 
     `selection` (client_side_services) names services of `services` (lvs_services): a name, or
@@ -1193,7 +1317,7 @@ def client_side_services(services, selection, local, source) -> list[dict]:
         _mapping(where, item, "a service name or {service, vip}")
         _unknown(where, item, {"service", "vip"})
         name = item.get("service")
-        if name not in by_name:
+        if not isinstance(name, str) or name not in by_name:
             close = difflib.get_close_matches(str(name), sorted(by_name), n=1, cutoff=0.6)
             raise ModelError(f"{where}.service: {_show(name)} is not a service of lvs_services"
                              + (f" (did you mean {close[0]!r}?)" if close else ""))
@@ -1246,6 +1370,18 @@ def client_side_services(services, selection, local, source) -> list[dict]:
         if svc["vip"] in families.values():
             raise ModelError(f"client-side service {svc['name']}: VIP {svc['vip']} is this host's own source "
                              f"address; give the service a VIP of its own")
+    for addr in families.values():
+        if addr in (director_vips or ()):
+            raise ModelError(f"client_side_sources: {addr} is a director's VIP; give this host's own address")
+    taken = {}
+    for svc in services or []:
+        if isinstance(svc, dict) and isinstance(svc.get("vip"), str) and svc.get("port") is not None:
+            taken.setdefault((svc["vip"], svc.get("port"), svc.get("protocol", "tcp")), svc.get("name"))
+    for (where, raw), svc in zip(out, normalized):
+        owner = taken.get((svc["vip"], svc["port"], svc["protocol"]))
+        if owner is not None and owner != svc["name"]:
+            raise ModelError(f"{where} ({svc['name']}): {svc['vip']}:{svc['port']} is service {owner}'s; a "
+                             f"client-side VIP:port belongs to one service")
     return result
 
 
