@@ -1,0 +1,68 @@
+"""keepalived is recognised by what it is, never by its name (security review: a local user's process named
+keepalived, stopped with SIGSTOP, made the watchdog release every VIP and kill keepalived).
+
+A /proc tree is built per test: the real keepalived (keepalived.service's cgroup, uid 0, /usr/sbin/keepalived)
+and impostors that each fail one of the three tests."""
+import importlib.machinery
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+FILES = Path(__file__).resolve().parents[2] / "roles" / "keepalived" / "files"
+BGP = Path(__file__).resolve().parents[2] / "roles" / "bgp" / "files"
+CGROUP = "0::/system.slice/keepalived.service\n"
+
+
+def load(path: Path, name: str):
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+    loader.exec_module(module)
+    return module
+
+
+def fake_process(proc: Path, pid: int, *, comm="keepalived", state="S", ppid=1, cgroup=CGROUP, uid="0",
+                 exe="/usr/sbin/keepalived"):
+    d = proc / str(pid)
+    d.mkdir(parents=True)
+    (d / "stat").write_text(f"{pid} ({comm}) {state} {ppid} {pid} {pid} 0 -1 4194560\n")
+    (d / "cgroup").write_text(cgroup)
+    (d / "status").write_text(f"Name:\t{comm}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t0\t0\t0\t0\n")
+    os.symlink(exe, d / "exe")
+
+
+@pytest.fixture
+def proc(tmp_path):
+    p = tmp_path / "proc"
+    fake_process(p, 100)                                   # keepalived, the parent
+    fake_process(p, 101, ppid=100)                         # its checker
+    fake_process(p, 500, state="T", uid="1000", cgroup="0::/user.slice/user-1000.slice/session-3.scope\n",
+                 exe="/home/mallory/keepalived")           # a user's process named keepalived, stopped
+    fake_process(p, 501, state="T", uid="1000", cgroup="0::/user.slice/user-1000.slice/session-3.scope\n")
+    fake_process(p, 502, state="T", cgroup="0::/system.slice/cron.service\n")  # root, elsewhere
+    fake_process(p, 503, state="T", exe="/tmp/keepalived")  # in the cgroup, root, another binary
+    fake_process(p, 504, comm="sshd", exe="/usr/sbin/sshd", cgroup="0::/system.slice/ssh.service\n")
+    return p
+
+
+def test_only_the_real_keepalived_counts(proc):
+    vr = load(FILES / "vip-release", "vip_release")
+    assert vr.keepalived_processes(str(proc)) == {100: ("S", 1), 101: ("S", 100)}
+
+
+def test_an_upgraded_binary_still_counts(tmp_path):
+    vr = load(FILES / "vip-release", "vip_release")
+    fake_process(tmp_path, 7, exe="/usr/sbin/keepalived (deleted)")
+    assert vr.keepalived_processes(str(tmp_path)) == {7: ("S", 1)}
+
+
+def test_the_bgp_gate_counts_no_impostor_as_the_checker(proc):
+    vr = load(FILES / "vip-release", "vip_release")
+    gate = load(BGP / "lvsfleet-bgp-gate", "bgp_gate")
+    assert gate.checker_running(vr.keepalived_processes(str(proc))) is True
+    # An impostor pair: a user's "keepalived" and its child named keepalived: not the checker.
+    fake = proc.parent / "fake"
+    fake_process(fake, 600, uid="1000", cgroup="0::/user.slice/user-1000.slice/session-3.scope\n")
+    fake_process(fake, 601, ppid=600, uid="1000", cgroup="0::/user.slice/user-1000.slice/session-3.scope\n")
+    assert gate.checker_running(vr.keepalived_processes(str(fake))) is False
