@@ -66,3 +66,38 @@ def test_the_bgp_gate_counts_no_impostor_as_the_checker(proc):
     fake_process(fake, 600, uid="1000", cgroup="0::/user.slice/user-1000.slice/session-3.scope\n")
     fake_process(fake, 601, ppid=600, uid="1000", cgroup="0::/user.slice/user-1000.slice/session-3.scope\n")
     assert gate.checker_running(vr.keepalived_processes(str(fake))) is False
+
+
+# ---------------------------------------------------------------- root writes only into root's directories
+def test_textfile_written_atomically_into_a_root_directory(tmp_path):
+    vr = load(FILES / "vip-release", "vip_release")
+    d = tmp_path / "textfile"
+    d.mkdir(mode=0o755)
+    vr.write_textfile("lvsfleet.prom", "a 1\n", str(d))
+    vr.write_textfile("lvsfleet.prom", "a 2\n", str(d))
+    assert (d / "lvsfleet.prom").read_text() == "a 2\n"
+    assert oct((d / "lvsfleet.prom").stat().st_mode & 0o777) == "0o644"
+    assert [p.name for p in d.iterdir()] == ["lvsfleet.prom"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="ownership checks need root (CI and the lab run as root)")
+def test_textfile_refuses_a_directory_another_user_controls(tmp_path):
+    vr = load(FILES / "vip-release", "vip_release")
+    victim = tmp_path / "shadow"
+    victim.write_text("root:secret\n")
+    # The prometheus user owns the parent: it can swap the directory for one holding a symlink.
+    parent = tmp_path / "prometheus"
+    (parent / "node-exporter").mkdir(parents=True)
+    os.chown(parent, 65534, 65534)
+    with pytest.raises(PermissionError, match="not root's alone"):
+        vr.write_textfile("lvsfleet.prom", "a 1\n", str(parent / "node-exporter"))
+    # A symlinked directory is not followed.
+    (tmp_path / "link").symlink_to(tmp_path / "prometheus")
+    with pytest.raises(OSError):
+        vr.write_textfile("lvsfleet.prom", "a 1\n", str(tmp_path / "link" / "node-exporter"))
+    # A planted symlink at the final name is replaced, never written through.
+    d = tmp_path / "root-dir"
+    d.mkdir(mode=0o755)
+    (d / "lvsfleet.prom").symlink_to(victim)
+    vr.write_textfile("lvsfleet.prom", "a 1\n", str(d))
+    assert victim.read_text() == "root:secret\n" and not (d / "lvsfleet.prom").is_symlink()
