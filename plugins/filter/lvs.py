@@ -408,6 +408,16 @@ def lvs_adopt_files(merged, connection):
             var = "vault_adopted_auth_pass_" + re.sub(r"[^A-Za-z0-9_]", "_", vi["name"]).lower()
             secrets[var] = vi["auth_pass"]
             vi["auth_pass"] = "{{ " + var + " }}"
+    # Credentials in script arguments (mysql -p..., curl -u user:pass, --password=...) go to the vault too.
+    scripts = [(f"script_{sc['name']}", sc) for sc in merged["lvs_vrrp_scripts"]]
+    scripts += [(f"check_{svc['name']}", svc.get("health_check")) for svc in merged["lvs_services"]
+                if isinstance(svc.get("health_check"), dict)]
+    for label, holder in scripts:
+        argv = holder.get("script") if isinstance(holder, dict) else None
+        for n, i in enumerate(keepalived_adopt.secret_arguments(argv or [])):
+            var = f"vault_adopted_{re.sub(r'[^A-Za-z0-9_]', '_', label).lower()}_{n + 1}"
+            secrets[var] = argv[i]
+            argv[i] = "{{ " + var + " }}"
 
     def dump(header, data):
         return "---\n# " + header.replace("\n", "\n# ") + "\n" + yaml.safe_dump(data, sort_keys=False, width=110)

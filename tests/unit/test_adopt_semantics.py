@@ -254,3 +254,19 @@ def test_public_configurations_adopt_partially_and_name_every_item_left_out(case
     assert len(left) == len(inv["left_out"])
     assert all(r["where"] != "-" for r in left), left  # each names where keepalived read it
     print(f"CORPUS {case.name}: {inv['summary']}; {len(inv['report'])} report entries")
+
+
+def test_credentials_in_script_arguments_go_to_the_vault_and_are_never_printed():
+    from ansible_collections.lvsfleet.lvs.plugins.filter.lvs import lvs_adopt_files
+    text = vrrp() + vs(kind="NAT", check="MISC_CHECK", check_extra=(
+        '            misc_path "/usr/bin/mysql -h 203.0.113.21 -u check -pS3cretpw -e select"\n'
+        "            misc_timeout 5\n            bogus_option --password=Sup3r"))
+    text += ('vrrp_script chk_web {\n    script "/usr/bin/curl -s -u admin:hunter22 http://127.0.0.1/"\n'
+             "    interval 2\n}\n")
+    inv = adopt_text(text)
+    files = lvs_adopt_files(inv, {HOST: {"ansible_host": "192.0.2.1"}})
+    public = "\n".join(v for k, v in files.items() if k != "secrets")
+    for secret in ("S3cretpw", "hunter22", "Sup3r"):
+        assert secret not in public, secret
+    assert "S3cretpw" in files["secrets"] and "admin:hunter22" in files["secrets"]
+    assert "{{ vault_adopted_script_chk_web_1 }}" in public

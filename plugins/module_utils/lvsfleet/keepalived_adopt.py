@@ -53,6 +53,38 @@ class AdoptError(ValueError):
     """The configuration cannot be adopted at all (e.g. a value the model refuses); names file and line."""
 
 
+# Script arguments that carry a credential: the value after one of these options (or after '=' in the same
+# word), and the password of a user:password word after -u/--user. Adopted into the vault, never printed.
+SECRET_OPTIONS = ("-p", "--password", "--pass", "--passwd", "-a", "--auth", "--secret", "--token", "--api-key",
+                  "--community", "-c")
+SECRET_PREFIXES = ("password=", "passwd=", "pass=", "secret=", "token=", "auth=")
+
+
+def secret_arguments(argv: list[str]) -> list[int]:
+    """Indices of the words of `argv` that are credentials (argv[0], the program, never is)."""
+    out = []
+    for i in range(1, len(argv)):
+        word, before = argv[i], argv[i - 1]
+        low = word.lower()
+        if before in SECRET_OPTIONS or (before.startswith("--") and before[2:].lower() in ("password", "pass")):
+            out.append(i)
+        elif any(low.startswith(p) or low.startswith("--" + p) for p in SECRET_PREFIXES):
+            out.append(i)
+        elif word.startswith("-p") and len(word) > 2 and not word.startswith("--") and argv[0].endswith("mysql"):
+            out.append(i)  # mysql -pSECRET
+        elif before in ("-u", "--user") and ":" in word:
+            out.append(i)  # curl -u user:password
+    return out
+
+
+def masked(text: str) -> str:
+    """`text` (a directive as written) with its credential words replaced by '****'."""
+    words = text.split()
+    for i in secret_arguments(words):
+        words[i] = "****"
+    return " ".join(words)
+
+
 def _where(node: Node) -> str:
     return f"{node.file or 'keepalived.conf'}:{node.line}"
 
@@ -82,8 +114,8 @@ class _Adopter:
     # ------------------------------------------------------------ report
     def skip(self, node: Node, context: str, reason: str) -> None:
         self.report.append({"where": _where(node), "block": context,
-                            "directive": " ".join([node.keyword] + node.args) + (" {...}" if node.children else ""),
-                            "reason": reason})
+                            "directive": masked(" ".join([node.keyword] + node.args))
+                            + (" {...}" if node.children else ""), "reason": reason})
 
     def leftovers(self, nodes, context: str, known: set[str], reason: str = "not an lvsfleet setting") -> None:
         for n in nodes or []:
