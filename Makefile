@@ -92,7 +92,7 @@ demo: converge
 # requests to the VIP through the router; each director's share comes from its own IPVS counters.
 demo-ecmp: setup
 	LVSFLEET_LAB=ecmp $(PY) lab/lab.py up
-	LVSFLEET_LAB=ecmp ansible-playbook -i inventory/lab-ecmp playbooks/site.yml
+	LVSFLEET_LAB=ecmp ansible-playbook -i inventory/lab-ecmp lab/site.yml
 	LVSFLEET_LAB=ecmp $(PY) lab/lab.py ecmp-demo $(ECMP_VIP) 100 | tail -n 1
 
 # Client-side balancing: deploy the lab (the client balances its own VIP), stop keepalived on both
@@ -167,7 +167,7 @@ drills: setup
 	LVSFLEET_DRILLS=1 python -m pytest -v -s -p no:cacheprovider molecule/default/tests/test_secrets_vvv.py \
 	  -k "not site" || rc=1; \
 	python -m pytest -v -s -p no:cacheprovider molecule/rolling/tests/drill_failover.py || rc=1; \
-	export LVSFLEET_LAB=ecmp; $(PY) lab/lab.py up && ansible-playbook -i inventory/lab-ecmp playbooks/site.yml && \
+	export LVSFLEET_LAB=ecmp; $(PY) lab/lab.py up && ansible-playbook -i inventory/lab-ecmp lab/site.yml && \
 	python -m pytest -v -s -p no:cacheprovider molecule/ecmp/tests/test_ecmp.py -k drill || rc=1; \
 	exit $$rc
 

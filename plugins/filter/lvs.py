@@ -134,6 +134,7 @@ def lvs_check_inventory(hostvars, groups):
     try:
         for host in groups.get("all", []):
             model.check_variable_names(host, list(hostvars[host]))
+            model.host_roles(host, hostvars[host].get("lvs_host_roles"))
         directors = {}
         for host in groups.get("directors", []):
             hv = hostvars[host]

@@ -1113,7 +1113,7 @@ KNOWN_VARIABLES = {
     "lvs_priority_overrides", "lvs_reload_method", "lvs_reload_fail_verify_on", "lvs_reload_verify_timeout",
     "lvs_reload_drain_timeout", "lvs_reload_vrrp_may_change", "lvs_bootstrap", "lvs_director_packages",
     "lvs_director_modules", "lvs_director_sysctl_profile", "lvs_director_sysctls_extra", "lvs_check_source",
-    "lvs_metrics_address", "lvs_bgp", "lvs_bgp_source", "lvs_bgp_source6",
+    "lvs_metrics_address", "lvs_bgp", "lvs_bgp_source", "lvs_bgp_source6", "lvs_host_roles",
 }
 DIRECTOR_SHARED = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_bgp", "lvs_real_server_states",
                    "lvs_priority_overrides")
@@ -1128,6 +1128,20 @@ def check_variable_names(host: str, names) -> None:
             close = difflib.get_close_matches(name, sorted(KNOWN_VARIABLES), n=1, cutoff=0.8)
             raise ModelError(f"{host}: unknown variable {name!r}"
                              + (f" (did you mean {close[0]!r}?)" if close else " (lvsfleet reads no such variable)"))
+
+
+_ROLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def host_roles(host: str, value) -> list[str]:
+    """lvs_host_roles: roles of the operator's own that site.yml applies on real servers and client-side hosts
+    after lvsfleet's (role names or FQCNs)."""
+    if value is None:
+        return []
+    roles = _list(f"{host}: lvs_host_roles", value, "role names")
+    for j, name in enumerate(roles):
+        _word(f"{host}: lvs_host_roles[{j}]", name, _ROLE_NAME, "a role name or FQCN")
+    return roles
 
 
 def metrics_address(host: str, value) -> str | None:
