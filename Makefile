@@ -32,7 +32,7 @@ ECMP_VIP := 203.0.113.50:80
 # The client balances this VIP itself (role client_side, inventory/lab/group_vars/client_side).
 CLIENT_SIDE_VIP := 192.0.2.10:80
 
-.PHONY: setup apt venv promtool demo demo-ecmp demo-client-side test lint unit units sanity molecule drills lab-up lab-down lab-status converge bench bench-playbooks clean
+.PHONY: setup apt venv promtool demo demo-ecmp demo-client-side test lint unit units sanity molecule drills lab-up lab-down lab-status converge bench bench-playbooks bench-scale clean
 
 setup: apt venv promtool
 
@@ -180,6 +180,12 @@ bench: lab-up
 # converge on a freshly booted lab; STRATEGIES=mitogen (or linear) runs one strategy only.
 bench-playbooks: lab-up
 	$(PY) benchmarks/playbook_bench.py $(if $(FRESH),--fresh) $(if $(STRATEGIES),--strategies $(STRATEGIES))
+
+# The controller's gate at scale (no host contacted): verify.yml, the model, one director's render and keepalived's
+# test at 10..2,000 services x 2..8 directors, each as a ratio to the smallest size; SERVICES=10,100 and
+# DIRECTORS=2 choose sizes.
+bench-scale: setup
+	$(PY) benchmarks/scale_bench.py $(if $(SERVICES),--services $(SERVICES)) $(if $(DIRECTORS),--directors $(DIRECTORS))
 
 clean: lab-down
 	rm -rf $(VENV)
