@@ -134,7 +134,9 @@ def lvs_check_inventory(hostvars, groups):
     try:
         for host in groups.get("all", []):
             model.check_variable_names(host, list(hostvars[host]))
-            model.host_roles(host, hostvars[host].get("lvs_host_roles"))
+            if model.host_roles(host, hostvars[host].get("lvs_host_roles")) and host in groups.get("directors", []):
+                raise model.ModelError(f"{host}: lvs_host_roles: site.yml applies it on real servers and client-side "
+                                       f"hosts only; on a director it would do nothing")
         directors = {}
         for host in groups.get("directors", []):
             hv = hostvars[host]
@@ -392,8 +394,32 @@ def lvs_adopt_merge(results):
         merged = adopt.merge(results)
     except adopt.AdoptError as exc:
         raise AnsibleFilterError(f"adopt: {exc}") from None
+    secrets = {s for inv in results.values() for s in _adopted_secrets(inv)}
+    checked = adopt_checked(merged)
+    checked["report"] = [{k: _redact(v, secrets) for k, v in entry.items()} for entry in checked["report"]]
     # Text read from a director is data: marked unsafe, Ansible never evaluates a '{{' in it.
-    return wrap_var(adopt_checked(merged))
+    return wrap_var(checked)
+
+
+def _adopted_secrets(inv: dict) -> set:
+    """The VRRP passwords and the credentials in script arguments of one director's adopted inventory."""
+    out = {vi["auth_pass"] for vi in inv.get("lvs_vrrp_instances", []) if vi.get("auth_pass")}
+    argvs = [sc.get("script") for sc in inv.get("lvs_vrrp_scripts", [])]
+    argvs += [svc["health_check"].get("script") for svc in inv.get("lvs_services", [])
+              if isinstance(svc.get("health_check"), dict)]
+    for argv in argvs:
+        if isinstance(argv, list):
+            out.update(argv[i] for i in keepalived_adopt.secret_arguments(argv))
+    return {s for s in out if isinstance(s, str) and len(s) >= 3}
+
+
+def _redact(value, secrets: set):
+    """`value` (a report field) with every known secret replaced by ****, longest first."""
+    if not isinstance(value, str):
+        return value
+    for secret in sorted(secrets, key=len, reverse=True):
+        value = value.replace(secret, "****")
+    return value
 
 
 def lvs_adopt_files(merged, connection):
@@ -404,9 +430,16 @@ def lvs_adopt_files(merged, connection):
     merged = json.loads(json.dumps(merged))  # a plain copy (YAML's safe dumper refuses Ansible's str wrappers)
     connection = json.loads(json.dumps(dict(connection)))
     secrets = {}
+
+    def unique(var):  # VI-1 and vi_1 would make the same name: never overwrite a secret
+        n, base = 2, var
+        while var in secrets:
+            var, n = f"{base}_{n}", n + 1
+        return var
+
     for vi in merged["lvs_vrrp_instances"]:
         if "auth_pass" in vi:
-            var = "vault_adopted_auth_pass_" + re.sub(r"[^A-Za-z0-9_]", "_", vi["name"]).lower()
+            var = unique("vault_adopted_auth_pass_" + re.sub(r"[^A-Za-z0-9_]", "_", vi["name"]).lower())
             secrets[var] = vi["auth_pass"]
             vi["auth_pass"] = "{{ " + var + " }}"
     # Credentials in script arguments (mysql -p..., curl -u user:pass, --password=...) go to the vault too.
@@ -416,7 +449,7 @@ def lvs_adopt_files(merged, connection):
     for label, holder in scripts:
         argv = holder.get("script") if isinstance(holder, dict) else None
         for n, i in enumerate(keepalived_adopt.secret_arguments(argv or [])):
-            var = f"vault_adopted_{re.sub(r'[^A-Za-z0-9_]', '_', label).lower()}_{n + 1}"
+            var = unique(f"vault_adopted_{re.sub(r'[^A-Za-z0-9_]', '_', label).lower()}_{n + 1}")
             secrets[var] = argv[i]
             argv[i] = "{{ " + var + " }}"
 

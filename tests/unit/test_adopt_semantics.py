@@ -270,3 +270,13 @@ def test_credentials_in_script_arguments_go_to_the_vault_and_are_never_printed()
         assert secret not in public, secret
     assert "S3cretpw" in files["secrets"] and "admin:hunter22" in files["secrets"]
     assert "{{ vault_adopted_script_chk_web_1 }}" in public
+
+
+def test_no_secret_reaches_the_report():
+    from ansible_collections.lvsfleet.lvs.plugins.filter.lvs import lvs_adopt_merge
+    text = vrrp(auth="LongSecret99") + vs(kind="NAT", check="MISC_CHECK", check_extra=(
+        '            misc_path "/usr/bin/mysql -u check -pS3cret!x"\n            misc_timeout 5'))
+    inv = lvs_adopt_merge({HOST: ka.adopt(kc.parse(text), HOST)})
+    report = repr(inv["report"])
+    assert "LongSecr" not in report and "S3cret" not in report, report
+    assert any(r["directive"].startswith("auth_pass ****") for r in inv["report"])

@@ -64,6 +64,11 @@ def test_every_instance_is_reported_even_without_a_record(vr):
     assert out["VI_1"] == {"state": "BACKUP", "recorded": None, "holds_vip": False, "keepalived": True,
                            "transitions": [], "interface": "eth1", "vrid": 51, "addresses": ["198.51.100.10"]}
     assert out["VI_2"]["vrid"] == 52 and out["VI_2"]["addresses"] == ["198.51.100.50"]
+    # The addresses lvsfleet renders after the first go to virtual_ipaddress_excluded: they count too.
+    text = CONFIG.replace("        198.51.100.50/24 dev eth1\n    }",
+                          "        198.51.100.50/24 dev eth1\n    }\n    virtual_ipaddress_excluded {\n"
+                          "        198.51.100.51/24 dev eth1\n    }")
+    assert vr.states(text)["VI_2"]["addresses"] == ["198.51.100.50", "198.51.100.51"]
 
 
 def test_state_follows_the_kernel_not_the_record(vr):

@@ -53,3 +53,10 @@ def test_a_line_the_parent_and_the_children_read_differently_is_refused():
 def test_the_strict_reader_refuses_the_validator_bypasses(text):
     with pytest.raises(kc.ConfError, match="buffer|backslash"):
         kc.parse(text)
+
+
+@pytest.mark.parametrize("text", ["global_defs {\n} include /tmp/x.conf\n", "vrrp_instance V { @lb1 priority 1\n}\n"])
+def test_a_special_line_after_a_brace_is_refused(text):
+    # keepalived cuts a line at each unquoted brace and reads the rest as a line of its own.
+    with pytest.raises(kc.ConfError, match="starts a line"):
+        kc.parse(text)

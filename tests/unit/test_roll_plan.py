@@ -128,6 +128,12 @@ def test_state_changes_ignore_instances_the_reload_adds_or_removes():
     assert "VI_1" in roll_plan.state_changes(before, after)[0]
     after["VI_1"] = {"state": "BACKUP", "transitions": ["1 MASTER"]}
     assert "after the reload it is BACKUP" in roll_plan.state_changes(before, after)[0]
+    # keepalived matches by interface and id: the same name with a new id is a new instance, not compared.
+    before = {"VI_2": {"state": "MASTER", "transitions": [], "interface": "eth1", "vrid": 52}}
+    after = {"VI_2": {"state": "BACKUP", "transitions": [], "interface": "eth1", "vrid": 57}}
+    assert roll_plan.state_changes(before, after) == []
+    after = {"VI_WEB": {"state": "BACKUP", "transitions": [], "interface": "eth1", "vrid": 52}}
+    assert "VI_2 was MASTER" in roll_plan.state_changes(before, after)[0]
 
 
 # ---------------------------------------------------------------- generated change pairs

@@ -70,8 +70,11 @@ def secret_arguments(argv: list[str]) -> list[int]:
             out.append(i)
         elif any(low.startswith(p) or low.startswith("--" + p) for p in SECRET_PREFIXES):
             out.append(i)
-        elif word.startswith("-p") and len(word) > 2 and not word.startswith("--") and argv[0].endswith("mysql"):
+        elif word.startswith("-p") and len(word) > 2 and not word.startswith("--") and any(
+                w.endswith(("mysql", "mysqladmin", "mariadb", "mariadb-admin")) for w in argv[:i]):
             out.append(i)  # mysql -pSECRET
+        elif "://" in word and "@" in word.split("://", 1)[1].split("/", 1)[0]:
+            out.append(i)  # a URL with user:password@
         elif before in ("-u", "--user") and ":" in word:
             out.append(i)  # curl -u user:password
     return out
@@ -113,8 +116,8 @@ class _Adopter:
 
     # ------------------------------------------------------------ report
     def skip(self, node: Node, context: str, reason: str) -> None:
-        self.report.append({"where": _where(node), "block": context,
-                            "directive": masked(" ".join([node.keyword] + node.args))
+        words = [node.keyword] + (["****"] if node.keyword == "auth_pass" else node.args)
+        self.report.append({"where": _where(node), "block": context, "directive": masked(" ".join(words))
                             + (" {...}" if node.children else ""), "reason": reason})
 
     def leftovers(self, nodes, context: str, known: set[str], reason: str = "not an lvsfleet setting") -> None:
@@ -219,11 +222,12 @@ class _Adopter:
             elif k == "priority" and _int(one) is not None and 1 <= int(one) <= 255:
                 vi["priorities"] = {self.host: int(one)}
             elif k == "priority":
+                vi["priorities"] = {self.host: PRIORITY_DEFAULT}
                 self.skip(n, ctx, "keepalived: \"Priority not valid! must be between 1 & 255. Using default "
-                          "100\" (vrrp_parser.c vrrp_prio_handler)")
+                          "100\" (vrrp_parser.c vrrp_prio_handler): adopted as 100")
             elif k == "state" and one in ("MASTER", "BACKUP"):
                 state = one
-            elif k == "strict_mode" and len(a) <= 1:
+            elif k == "strict_mode" and (not a or a[0].lower() in ("on", "true", "yes", "off", "false", "no")):
                 strict = not a or a[0].lower() in ("on", "true", "yes")
             elif k == "nopreempt" and not a:
                 vi["nopreempt"] = True

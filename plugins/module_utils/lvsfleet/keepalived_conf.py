@@ -133,6 +133,12 @@ def tokens(line: str, lineno: int = 0) -> list[str]:
     return out
 
 
+def _line_starts(toks: list[str]) -> list[str]:
+    """The tokens keepalived sees at the start of a line: the first, and each after a brace (read_line() cuts a
+    line at every unquoted brace and reads the rest as a line of its own)."""
+    return [t for i, t in enumerate(toks) if t not in ("{", "}") and (i == 0 or toks[i - 1] in ("{", "}"))]
+
+
 def parse(text: str) -> list[Node]:
     lines = []
     for lineno, line in enumerate(text.split("\n"), 1):
@@ -143,9 +149,10 @@ def parse(text: str) -> list[Node]:
         if any(ch in line for ch in "\\\0\r"):
             raise ConfError(f"line {lineno}: a backslash, NUL or carriage return changes how keepalived reads it")
     for lineno, toks in read_lines(text):
-        if toks and (toks[0] == "include" or toks[0][:1] in SPECIAL_FIRST):
-            raise ConfError(f"line {lineno}: {toks[0]!r} starts a line: keepalived reads it as an include, a "
-                            f"per-host line, a variable or a sequence")
+        for first in _line_starts(toks):
+            if first == "include" or first[:1] in SPECIAL_FIRST:
+                raise ConfError(f"line {lineno}: {first!r} starts a line: keepalived reads it as an include, a "
+                                f"per-host line, a variable or a sequence")
         lines.append(("", lineno, toks))
     return _build(lines, brace_next_line=False)
 
@@ -185,6 +192,10 @@ def load(path: str, host: str = "", read=None, expand=None) -> list[Node]:
                     continue
             if not toks:
                 continue
+            for first in _line_starts(toks)[1:]:
+                if first == "include" or first[:1] in SPECIAL_FIRST:
+                    raise ConfError(f"{name}:{lineno}: {first!r} after a brace: keepalived reads it as a line of "
+                                    f"its own; write it on a line of its own")
             if toks[0] == "include":
                 if len(toks) != 2:
                     raise ConfError(f"{name}:{lineno}: include takes one file name or pattern")

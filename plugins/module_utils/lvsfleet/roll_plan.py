@@ -170,8 +170,10 @@ def state_changes(before: dict, after: dict) -> list[str]:
     out = []
     by_id = {(vi.get("interface"), vi.get("vrid")): vi for vi in (after or {}).values() if vi.get("vrid")}
     for name, was in sorted((before or {}).items()):
-        now = (after or {}).get(name) or by_id.get((was.get("interface"), was.get("vrid")) if was.get("vrid")
-                                                    else None)
+        if was.get("vrid"):  # keepalived's own match: interface and id (a name kept with a new id is a new instance)
+            now = by_id.get((was.get("interface"), was.get("vrid")))
+        else:
+            now = (after or {}).get(name)
         if now is None:
             continue
         seen = list(now.get("transitions") or [])[len(was.get("transitions") or []):]
