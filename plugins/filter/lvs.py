@@ -152,8 +152,7 @@ def lvs_check_inventory(hostvars, groups):
                 raise model.ModelError(f"{both[0]}: is a director and in the {group} group; a host has one role "
                                        f"(the {group} role would rewrite the director's configuration)")
         checked = model.check_inventory(directors, real_servers)
-        vips = {v for s in checked["services"] for v in s["vips"]} | {
-            a.split("/")[0] for vi in checked["vrrp"] for a in vi["virtual_ipaddresses"]}
+        vips = model.held_addresses(checked["services"], checked["vrrp"], checked["bgp"])
         scraped = [h for h in groups.get("directors", []) + groups.get("real_servers", []) if h in hostvars]
         listening = {}
         for host in scraped:
@@ -404,12 +403,8 @@ def lvs_adopt_merge(results):
 def _adopted_secrets(inv: dict) -> set:
     """The VRRP passwords and the credentials in script arguments of one director's adopted inventory."""
     out = {vi["auth_pass"] for vi in inv.get("lvs_vrrp_instances", []) if vi.get("auth_pass")}
-    argvs = [sc.get("script") for sc in inv.get("lvs_vrrp_scripts", [])]
-    argvs += [svc["health_check"].get("script") for svc in inv.get("lvs_services", [])
-              if isinstance(svc.get("health_check"), dict)]
-    for argv in argvs:
-        if isinstance(argv, list):
-            out.update(argv[i] for i in keepalived_adopt.secret_arguments(argv))
+    for _label, holder in keepalived_adopt.script_holders(inv):
+        out.update(holder["script"][i] for i in keepalived_adopt.secret_arguments(holder["script"]))
     return {s for s in out if isinstance(s, str) and len(s) >= 3}
 
 
@@ -443,12 +438,9 @@ def lvs_adopt_files(merged, connection):
             secrets[var] = vi["auth_pass"]
             vi["auth_pass"] = "{{ " + var + " }}"
     # Credentials in script arguments (mysql -p..., curl -u user:pass, --password=...) go to the vault too.
-    scripts = [(f"script_{sc['name']}", sc) for sc in merged["lvs_vrrp_scripts"]]
-    scripts += [(f"check_{svc['name']}", svc.get("health_check")) for svc in merged["lvs_services"]
-                if isinstance(svc.get("health_check"), dict)]
-    for label, holder in scripts:
-        argv = holder.get("script") if isinstance(holder, dict) else None
-        for n, i in enumerate(keepalived_adopt.secret_arguments(argv or [])):
+    for label, holder in keepalived_adopt.script_holders(merged):
+        argv = holder["script"]
+        for n, i in enumerate(keepalived_adopt.secret_arguments(argv)):
             var = unique(f"vault_adopted_{re.sub(r'[^A-Za-z0-9_]', '_', label).lower()}_{n + 1}")
             secrets[var] = argv[i]
             argv[i] = "{{ " + var + " }}"

@@ -80,6 +80,14 @@ def secret_arguments(argv: list[str]) -> list[int]:
     return out
 
 
+def script_holders(inv: dict) -> list[tuple[str, dict]]:
+    """(label, mapping holding `script`) for each vrrp_script and each service check of an adopted inventory."""
+    out = [(f"script_{sc.get('name')}", sc) for sc in inv.get("lvs_vrrp_scripts", []) if isinstance(sc, dict)]
+    out += [(f"check_{svc.get('name')}", svc["health_check"]) for svc in inv.get("lvs_services", [])
+            if isinstance(svc, dict) and isinstance(svc.get("health_check"), dict)]
+    return [(label, holder) for label, holder in out if isinstance(holder.get("script"), list)]
+
+
 def masked(text: str) -> str:
     """`text` (a directive as written) with its credential words replaced by '****'."""
     words = text.split()

@@ -1230,6 +1230,14 @@ def _unicast_peers_are_directors(instances, unicast: dict) -> None:
                                  f"from it")
 
 
+def held_addresses(services: list[dict], vrrp: list[dict], bgp: dict | None = None) -> set[str]:
+    """Every VIP of the (normalized) configuration: the services' VIPs, the VRRP instances' addresses and the
+    anycast VIPs."""
+    return ({v for s in services for v in s["vips"]} | {str(ipaddress.ip_interface(a).ip) for vi in vrrp
+                                                       for a in vi["virtual_ipaddresses"]}
+            | set((bgp or {}).get("vips", [])))
+
+
 def _one_holder(services: list[dict], vrrp: list[dict], bgp: dict | None, unicast: dict) -> None:
     """Each address has one holder and one role: a VRRP instance, BGP (anycast) or something outside lvsfleet
     (vip_holder: external), never two of them; a director's own unicast VRRP address is never a VIP."""
@@ -1246,7 +1254,7 @@ def _one_holder(services: list[dict], vrrp: list[dict], bgp: dict | None, unicas
             if svc["vip_holder"] == "vrrp" and vip in anycast:
                 raise ModelError(f"lvs_services ({svc['name']}).vip: {vip} is an anycast VIP (vip_holder: bgp "
                                  f"elsewhere); an address is held one way")
-    vips = set(by_vrrp) | anycast | {v for s in services for v in s["vips"]}
+    vips = held_addresses(services, vrrp, bgp)
     for host, ip in unicast.items():
         addr = _parse_addr(ip) if isinstance(ip, str) else None
         if addr is not None and _addr_text(addr) in vips:
@@ -1257,8 +1265,7 @@ def _check_sources(directors: dict, services: list[dict], vrrp: list[dict]) -> N
     """Forwarding-path checks leave each director from its own address (lvs_check_source): never a VIP, which
     the real server holds too and would drop as a martian."""
     users = [s["name"] for s in services if s["health_check"]["via"] == "forwarding"]
-    vips = {s["vip"] for s in services} | {str(ipaddress.ip_interface(a).ip) for vi in vrrp
-                                           for a in vi["virtual_ipaddresses"]}
+    vips = held_addresses(services, vrrp)
     real = {rs["address"] for s in services for rs in s["real_servers"]}
     sources: dict[str, str] = {}
     for host, hv in directors.items():

@@ -69,7 +69,7 @@ def _rolled(host: str, config: dict, instances: list[dict]) -> dict:
         if not new:
             state = old[key]["state"]
         else:
-            state = "BACKUP" if (vi["interface"], vi["virtual_router_id"]) in masters else "MASTER"
+            state = "BACKUP" if key in masters else "MASTER"
         out[vi["name"]] = {"state": state, "vrid": vi["virtual_router_id"], "interface": vi["interface"],
                            "addresses": [_ip(a) for a in vi["virtual_ipaddresses"]],
                            "pending": new and state == "MASTER"}
