@@ -26,13 +26,19 @@ APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-sta
 MOLECULE_SCENARIOS := default reload ipvs bootstrap clientside adopt
 # Drills: long or destructive, run by `make drills` (not by `make test`).
 DRILL_SCENARIOS := rolling health
+# Where the time goes (tests/tools/stage_times.py): each stage's wall time and share, and each lab test's.
+TIMES := build/test-times.json
+DRILL_TIMES := build/drill-times.json
+STAGE = $(PY) tests/tools/stage_times.py
+# The lab's pytest runs record each test's duration there too (molecule/resources/labtimes.py).
+LABTIMES = PYTHONPATH=$(CURDIR)/molecule/resources PYTEST_ADDOPTS="-p labtimes"
 DEMO_VIP := 198.51.100.10:80
 # The anycast lab's VIP (inventory/lab-ecmp).
 ECMP_VIP := 203.0.113.50:80
 # The client balances this VIP itself (role client_side, inventory/lab/group_vars/client_side).
 CLIENT_SIDE_VIP := 192.0.2.10:80
 
-.PHONY: setup apt venv promtool demo demo-ecmp demo-client-side test lint unit units sanity molecule drills lab-up lab-down lab-status converge bench bench-playbooks bench-scale clean
+.PHONY: setup apt venv promtool demo demo-ecmp demo-client-side test check lint unit units sanity sanity-changed molecule scenario drills lab-up lab-down lab-status converge bench bench-playbooks bench-scale clean
 
 setup: apt venv promtool
 
@@ -128,6 +134,22 @@ sanity: venv
 	cd build/sanity/ansible_collections/lvsfleet/lvs && echo tests/output/ > .gitignore && git init -q . && \
 	  git add -A && ansible-test sanity --venv --python $(SANITY_PYTHON)
 
+# ansible-test sanity on the collection's files changed since main (committed or not), the same way as `sanity`;
+# nothing changed, nothing run. ansible-test keeps its virtual environments, so after the first run this takes
+# seconds per file rather than minutes of pip.
+sanity-changed: venv
+	@files=$$( { git diff --name-only main -- plugins roles playbooks meta; git ls-files --others --exclude-standard plugins roles playbooks; } | sort -u); \
+	if [ -z "$$files" ]; then echo "sanity-changed: no plugin, role or playbook changed since main"; exit 0; fi; \
+	rm -rf build/sanity build/dist && ansible-galaxy collection build --output-path build/dist . >/dev/null && \
+	mkdir -p build/sanity/ansible_collections/ansible && cp -a $(dir $(POSIX_MANIFEST)) build/sanity/ansible_collections/ansible/ && \
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/sanity \
+	  ansible-galaxy collection install --offline -p build/sanity build/dist/lvsfleet-lvs-*.tar.gz >/dev/null && \
+	{ [ -f $(SANITY_PIP) ] || install -D -m 0644 tests/tools/get_pip_offline.py $(SANITY_PIP); } && \
+	cd build/sanity/ansible_collections/lvsfleet/lvs && echo tests/output/ > .gitignore && git init -q . && git add -A && \
+	shipped=$$(for f in $$files; do [ -f "$$f" ] && echo "$$f"; done); \
+	if [ -z "$$shipped" ]; then echo "sanity-changed: none of the changed files ships"; exit 0; fi; \
+	echo "sanity-changed:" $$shipped; ansible-test sanity --venv --python $(SANITY_PYTHON) $$shipped
+
 # The same unit tests through ansible-test (`ansible-test units`), on a copy of the checkout's files under
 # build/units/ansible_collections/lvsfleet/lvs with a git repository of its own; pytest, xdist and
 # tests/unit/requirements.txt come from the package index into ansible-test's virtual environment. The
@@ -139,37 +161,73 @@ units: setup
 	cd $(UNITS_COPY) && echo tests/output/ > .gitignore && git init -q . && git add -A && \
 	  ansible-test units --venv --python 3.11
 
-# Molecule scenarios share one lab: booted once here, taken down at the end whatever happened. The VRRP
-# scenarios run on the VRRP lab; then the anycast lab (LVSFLEET_LAB=ecmp) replaces it for the `ecmp` scenario.
+# Molecule scenarios share one lab, booted fresh (the first converge runs on new guests on every `make test`,
+# whatever lab was up) and taken down at the end whatever happened (tests/tools/lab_tests.sh). The `default`
+# scenario converges it and keeps the result as the lab's "converged" snapshot (lab.py snapshot); every later
+# scenario's create restores that snapshot in seconds instead of converging again or undoing the scenario before
+# it. Then the anycast lab (LVSFLEET_LAB=ecmp) replaces it for the `ecmp` scenario. Each stage's time goes into
+# $(TIMES).
+LAB_TESTS = PY=$(PY) TIMES=$(TIMES) bash tests/tools/lab_tests.sh
 molecule: setup
-	$(PY) lab/lab.py up
-	rc=0; for s in $(MOLECULE_SCENARIOS); do \
-	  LVSFLEET_KEEP_LAB=1 molecule test -s $$s || { rc=1; break; }; \
-	done; \
-	if [ $$rc = 0 ]; then \
-	  export LVSFLEET_LAB=ecmp; $(PY) lab/lab.py up && LVSFLEET_KEEP_LAB=1 molecule test -s ecmp || rc=1; \
-	fi; \
-	$(PY) lab/lab.py down; LVSFLEET_LAB=ecmp $(PY) lab/lab.py down; exit $$rc
+	@$(STAGE) start $(TIMES)
+	@rc=0; $(LAB_TESTS) $(MOLECULE_SCENARIOS) ecmp || rc=1; $(STAGE) report $(TIMES); exit $$rc
 
-test: lint unit molecule
+# `make test`: lint and the unit tests (side by side, each one's output kept together) run while the lab boots and
+# converges for the first time, then the lab tests; each stage timed into $(TIMES) and reported at the end (pass or
+# fail). SCENARIO=name runs that one molecule scenario instead, from the converged snapshot (see `scenario`).
+ifdef SCENARIO
+test: scenario
+else
+test: setup
+	@$(STAGE) start $(TIMES)
+	@rc=0; $(LAB_TESTS) --with-checks $(MOLECULE_SCENARIOS) ecmp || rc=1; $(STAGE) report $(TIMES); exit $$rc
+endif
 
-# Fault drills too slow for every `make test` on this host (about 2 hours in all): rolling changes under
-# load (molecule `rolling`: eight steps, each a rolling reload of 2-9 min on emulated directors, ~75 min),
-# every health-check type on a dead backend (molecule `health`, ~25 min), then, under load, cut the
-# MASTER director's power, measure the failover, power it on again. Then the anycast lab's drills (molecule/ecmp,
-# tests named *drill*): a director powered off under load, a fresh director added under load. Boots and deploys
-# each lab if needed and leaves the anycast lab up.
+# One scenario on a lab left up for the next one: the lab booted or reused, the converged snapshot restored (or,
+# when the lab has none for today's files, the first converge run and snapshotted: lab.py converged), then the
+# scenario. default and ecmp converge themselves.
+scenario: setup
+	@[ -n "$(SCENARIO)" ] && [ -f molecule/$(SCENARIO)/molecule.yml ] || { echo "SCENARIO=<one of: $$(ls molecule | grep -v resources | tr '\n' ' ')>"; exit 2; }
+	@$(STAGE) start $(TIMES)
+	@rc=0; lab=$$(case $(SCENARIO) in ecmp) echo ecmp;; *) echo vrrp;; esac); \
+	case $(SCENARIO) in default|ecmp) LVSFLEET_LAB=$$lab $(PY) lab/lab.py up;; \
+	  *) $(STAGE) run $(TIMES) converged -- $(PY) lab/lab.py converged;; esac || rc=1; \
+	[ $$rc = 0 ] && { LVSFLEET_LAB=$$lab LVSFLEET_TIMES=$(CURDIR)/$(TIMES) LVSFLEET_KEEP_LAB=1 $(LABTIMES) \
+	  $(STAGE) run $(TIMES) molecule-$(SCENARIO) -- molecule test -s $(SCENARIO) || rc=1; }; \
+	$(STAGE) report $(TIMES); exit $$rc
+
+# The inner loop (<= 5 min): lint, the unit tests, and ansible-test sanity on the plugins changed
+# since main (none changed: none run).
+check: setup
+	@$(STAGE) start build/check-times.json
+	@rc=0; $(STAGE) run build/check-times.json lint -- $(MAKE) --no-print-directory lint && \
+	$(STAGE) run build/check-times.json unit -- python -m pytest -q -p no:cacheprovider tests/unit && \
+	$(STAGE) run build/check-times.json sanity-changed -- $(MAKE) --no-print-directory sanity-changed || rc=1; \
+	$(STAGE) report build/check-times.json; exit $$rc
+
+# Fault drills too slow for every `make test`: from the converged snapshot, the `rolling` scenario (changes under
+# load and their failure modes: the negative control, a rejected config, a verification failure, an unreachable
+# director, drain, maintenance, a director rebooted mid-roll, a real server powered off, the director link cut)
+# and the `health` scenario (every health-check type on a dead backend), then, from the snapshot again, under load:
+# cut the MASTER director's power, measure the failover. Then the anycast lab's drills (molecule/ecmp, tests named
+# *drill*): a director powered off under load, a fresh director added under load, maintenance. Each stage's time
+# goes into $(DRILL_TIMES). Leaves the anycast lab up.
 drills: setup
-	$(PY) lab/lab.py up
-	ansible-playbook playbooks/site.yml
-	rc=0; for s in $(DRILL_SCENARIOS); do LVSFLEET_KEEP_LAB=1 molecule test -s $$s || rc=1; done; \
-	ansible-playbook playbooks/site.yml || rc=1; \
-	LVSFLEET_DRILLS=1 python -m pytest -v -s -p no:cacheprovider molecule/default/tests/test_secrets_vvv.py \
-	  -k "not site" || rc=1; \
-	python -m pytest -v -s -p no:cacheprovider molecule/rolling/tests/drill_failover.py || rc=1; \
-	export LVSFLEET_LAB=ecmp; $(PY) lab/lab.py up && ansible-playbook -i inventory/lab-ecmp lab/site.yml && \
-	python -m pytest -v -s -p no:cacheprovider molecule/ecmp/tests/test_ecmp.py -k drill || rc=1; \
-	exit $$rc
+	@$(STAGE) start $(DRILL_TIMES)
+	@rc=0; export LVSFLEET_TIMES=$(CURDIR)/$(DRILL_TIMES) $(LABTIMES); \
+	if $(STAGE) run $(DRILL_TIMES) converged -- $(PY) lab/lab.py converged; then \
+	  for s in $(DRILL_SCENARIOS); do \
+	    LVSFLEET_KEEP_LAB=1 $(STAGE) run $(DRILL_TIMES) drill-$$s -- molecule test -s $$s || rc=1; \
+	  done; \
+	  $(STAGE) run $(DRILL_TIMES) restore -- $(PY) lab/lab.py snapshot load converged && \
+	  $(STAGE) run $(DRILL_TIMES) drill-failover -- \
+	    python -m pytest -v -s -p no:cacheprovider molecule/rolling/tests/drill_failover.py || rc=1; \
+	else rc=1; fi; \
+	export LVSFLEET_LAB=ecmp; \
+	$(STAGE) run $(DRILL_TIMES) converged-ecmp -- $(PY) lab/lab.py converged && \
+	$(STAGE) run $(DRILL_TIMES) drill-ecmp -- \
+	  python -m pytest -v -s -p no:cacheprovider molecule/ecmp/tests/test_ecmp.py -k drill || rc=1; \
+	$(STAGE) report $(DRILL_TIMES); exit $$rc
 
 # IPVS benchmark in a lab director: module core vs ipvsadm-restore vs per-rule ipvsadm vs pyroute2.
 bench: lab-up

@@ -10,6 +10,12 @@
     lab.py reimage HOST        replace a guest by a fresh server (new disk, new host key, pinned)
     lab.py probe VIP:PORT N    N HTTP requests from the client guest; prints the demo summary line
     lab.py ecmp-demo VIP:PORT N   the same through the anycast lab's router; each director's share of them
+    lab.py snapshot save [NAME]   keep every running guest's whole state (memory, devices, disk) as NAME
+                                  ("converged" by default), keyed by the files the lab is made of
+    lab.py snapshot load [NAME]   put every guest back to NAME in seconds; exit 3 if there is none for
+                                  today's files (--any: whatever the key)
+    lab.py snapshot list          the lab's snapshots and their keys
+    lab.py converged     up, then the converged snapshot restored, or the first converge run and snapshotted
 LVSFLEET_LAB=ecmp selects the anycast lab (inventory/lab-ecmp) instead of the VRRP lab (inventory/lab).
 
 The lab segment is a host bridge (lvsfleet0) with no uplink, no IPv4 address and IPv6 disabled:
@@ -249,6 +255,8 @@ def qemu_cmd(h: dict, image: Path, credential: str) -> list[str]:
         "-device", f"virtio-net-pci,netdev=mgmt,mac=52:54:00:aa:00:{i:02x},event_idx=off",
         "-netdev", f"tap,id=lan,ifname={TAP_PREFIX}{h['name']},script=no,downscript=no",
         "-device", f"virtio-net-pci,netdev=lan,mac=52:54:00:bb:00:{i:02x},event_idx=off",
+        # The monitor that takes and restores snapshots (lab.py snapshot): root's, in the guest's own directory.
+        "-qmp", f"unix:{d / 'qmp.sock'},server=on,wait=off",
         "-daemonize", "-pidfile", str(d / "qemu.pid"),
     ]
 
@@ -287,7 +295,7 @@ def boot(image: Path, keys: dict[str, str]) -> None:
     for h in hosts():
         d = vm_dir(h["name"])
         d.mkdir(parents=True, exist_ok=True)
-        for f in ("disk.qcow2", "console.log", "qemu.pid"):
+        for f in ("disk.qcow2", "console.log", "qemu.pid", "qmp.sock"):
             (d / f).unlink(missing_ok=True)
         run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
              "-b", str(image / "rootfs.qcow2"), str(d / "disk.qcow2")])
@@ -338,7 +346,7 @@ def down(lab: dict = LAB, guests: list[dict] | None = None) -> None:
             else:
                 os.kill(pid, signal.SIGKILL)
         d = vm_dir(name, lab)
-        for f in ("disk.qcow2", "qemu.pid"):
+        for f in ("disk.qcow2", "qemu.pid", "qmp.sock"):
             (d / f).unlink(missing_ok=True)
         tap = lab["tap"] + name
         if link_exists(tap):
@@ -347,6 +355,7 @@ def down(lab: dict = LAB, guests: list[dict] | None = None) -> None:
         if link_exists(BRIDGE):
             run(["ip", "link", "del", BRIDGE], check=False)
         (STATE / "known_hosts").unlink(missing_ok=True)
+    (STATE / lab["vms"] / SNAPSHOTS).unlink(missing_ok=True)  # they lived in the disks just removed
     log(f"down ({lab['inventory']})")
 
 
@@ -455,6 +464,201 @@ def reboot(name: str) -> None:
     log(f"{name} rebooted and ready after {time.monotonic() - t0:.1f} s")
 
 
+# ---------------------------------------------------------------- snapshots
+# A converged lab is kept as a QEMU internal snapshot of every guest (memory, devices and disk, `savevm` in each
+# guest's qcow2 overlay) and restored with `loadvm` in seconds, so a scenario starts from the converged lab instead
+# of converging again and a scenario that changes the lab is put back instead of being undone by hand. Which
+# snapshot exists, and for which key (make test's hash of the image, roles, playbooks, plugins and inventory), is
+# kept in SNAPSHOTS beside the disks; `down` removes both, so a snapshot never outlives its lab boot.
+SNAPSHOTS = "snapshots.json"
+SNAPSHOT_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+SNAPSHOT_TIMEOUT = 300
+# What a converged lab is made of: a change to any of these files makes a new key, and an old snapshot is not loaded.
+KEYED = ("roles", "playbooks", "plugins", "meta", "inventory", "lab", "galaxy.yml", "ansible.cfg")
+
+
+def state_key() -> str:
+    """A hash of every file the converged lab depends on (the image's scripts, the roles, the playbooks, the
+    plugins, the inventories), names and contents."""
+    h = hashlib.sha256()
+    for top in KEYED:
+        root = REPO / top
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and
+                                                     "__pycache__" not in p.parts)
+        for f in files:
+            h.update(str(f.relative_to(REPO)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+class Qmp:
+    """One guest's QMP monitor (its QEMU's unix socket): one command at a time, events skipped."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(SNAPSHOT_TIMEOUT)
+        self.sock.connect(str(vm_dir(name) / "qmp.sock"))
+        self.buf = b""
+        self._reply()  # the greeting
+        self.command("qmp_capabilities")
+
+    def _reply(self) -> dict:
+        while True:
+            while b"\n" not in self.buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise LabError(f"{self.name}: QEMU closed its monitor")
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\n", 1)
+            msg = json.loads(line)
+            if "event" not in msg:
+                return msg
+
+    def command(self, execute: str, **arguments):
+        self.sock.sendall(json.dumps({"execute": execute, "arguments": arguments}).encode() + b"\n")
+        msg = self._reply()
+        if "error" in msg:
+            raise LabError(f"{self.name}: QMP {execute}: {msg['error'].get('desc', msg['error'])}")
+        return msg.get("return", msg.get("QMP"))
+
+    def hmp(self, line: str) -> str:
+        """A human-monitor command; its printed output (savevm and loadvm print only errors)."""
+        return self.command("human-monitor-command", **{"command-line": line}) or ""
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def snapshot_table() -> dict:
+    try:
+        return json.loads((STATE / LAB["vms"] / SNAPSHOTS).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def each_guest(action, guests: list[dict]) -> dict:
+    """action(host) for every guest at once (each guest is its own QEMU process); their results by name. Every
+    failure is reported, the first raised."""
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(guests) or 1) as pool:
+        futures = {h["name"]: pool.submit(action, h) for h in guests}
+    errors = {n: f.exception() for n, f in futures.items() if f.exception()}
+    for n, e in errors.items():
+        log(f"{n}: {e}")
+    if errors:
+        raise LabError(f"snapshot failed on {', '.join(errors)}")
+    return {n: f.result() for n, f in futures.items()}
+
+
+def close_ssh_masters() -> None:
+    """End the ssh connection masters Ansible keeps (ControlPersist, ~/.ansible/cp): their TCP connections belong
+    to the guests' state before a loadvm and would hang the next command that reuses them."""
+    cp = Path.home() / ".ansible" / "cp"
+    if not cp.is_dir():
+        return
+    for sock in cp.iterdir():
+        if stat.S_ISSOCK(os.lstat(sock).st_mode):
+            subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lvsfleet-lab"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10, check=False)
+
+
+def snapshot_save(name: str, key: str) -> None:
+    """Save every running guest as snapshot `name` (each guest pauses for its own savevm, a few seconds)."""
+    if not SNAPSHOT_NAME.fullmatch(name):
+        raise LabError(f"snapshot name {name!r}: 1-31 lowercase letters, digits or '-', a letter first")
+    guests = hosts()
+    down_now = [h["name"] for h in guests if not pid_of(h["name"])]
+    if down_now:
+        raise LabError(f"cannot snapshot: {', '.join(down_now)} not running")
+    t0 = time.monotonic()
+    close_ssh_masters()
+
+    def save(h):
+        q = Qmp(h["name"])
+        try:
+            out = q.hmp(f"savevm {name}")
+            if out.strip():
+                raise LabError(f"savevm: {out.strip()}")
+        finally:
+            q.close()
+    each_guest(save, guests)
+    table = snapshot_table()
+    table[name] = {"key": key, "taken": time.time(), "guests": [h["name"] for h in guests]}
+    path = STATE / LAB["vms"] / SNAPSHOTS
+    path.write_text(json.dumps(table, indent=1) + "\n")
+    log(f"snapshot {name} saved ({len(guests)} guests, {time.monotonic() - t0:.1f} s, key {key or '-'})")
+
+
+def snapshot_load(name: str, key: str | None) -> int:
+    """Put every guest back to snapshot `name`; 3 if the lab has none (or one for another key)."""
+    entry = snapshot_table().get(name)
+    guests = hosts()
+    if entry is None or (key is not None and entry.get("key") != key):
+        log(f"no snapshot {name!r}" + ("" if entry is None else f" for key {key} (it has {entry.get('key')})"))
+        return 3
+    missing = [h["name"] for h in guests if h["name"] not in entry["guests"] or not pid_of(h["name"])]
+    if missing:
+        raise LabError(f"snapshot {name}: {', '.join(missing)} not running or not in it")
+    t0 = time.monotonic()
+    close_ssh_masters()
+
+    def load(h):
+        q = Qmp(h["name"])
+        try:
+            listed = q.hmp("info snapshots")
+            if not re.search(rf"\s{re.escape(name)}\s", listed):
+                raise LabError(f"its disk has no snapshot {name} (reimaged?)")
+            out = q.hmp(f"loadvm {name}")
+            if out.strip():
+                raise LabError(f"loadvm: {out.strip()}")
+            if q.command("query-status").get("status") != "running":
+                q.command("cont")
+        finally:
+            q.close()
+    each_guest(load, guests)
+    t_load = time.monotonic() - t0
+    set_clocks(guests)
+    log(f"snapshot {name} loaded ({len(guests)} guests, loadvm {t_load:.1f} s, clocks "
+        f"{time.monotonic() - t0 - t_load:.1f} s)")
+    return 0
+
+
+def set_clocks(guests: list[dict]) -> None:
+    """A restored guest's clock reads the time of its snapshot: step it to the host's (as NTP would after a
+    resume). Hosts not yet reachable with the lab's key (one-time credential, before bootstrap.yml) keep theirs."""
+    def step(h):
+        if h.get("lab_credential"):
+            return
+        argv = ssh_argv(h["name"]) + ["date", "-u", "-s", f"@{time.time():.3f}"]
+        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, timeout=60)
+    each_guest(step, guests)
+
+
+# The first converge of each lab: its playbook and inventory.
+CONVERGE = {"vrrp": ["playbooks/site.yml"], "ecmp": ["-i", "inventory/lab-ecmp", "lab/site.yml"]}
+
+
+def converged() -> None:
+    """The lab up and converged, quickly when it can be: boot it (or reuse it), restore the converged snapshot
+    when there is one for today's files, else run the lab's first converge and snapshot it."""
+    up()
+    if snapshot_load("converged", state_key()) == 0:
+        return
+    t0 = time.monotonic()
+    argv = [str(Path(sys.executable).parent / "ansible-playbook"), *CONVERGE[LAB_NAME]]
+    log(f"converging: {' '.join(argv[1:])}")
+    subprocess.run(argv, cwd=REPO, check=True)
+    log(f"converged in {time.monotonic() - t0:.1f} s")
+    snapshot_save("converged", state_key())
+
+
+def snapshot_list() -> int:
+    for name, entry in snapshot_table().items():
+        age = time.time() - entry.get("taken", 0)
+        print(f"{name:16} key {entry.get('key') or '-'}  taken {age:.0f} s ago  {','.join(entry['guests'])}")
+    return 0
+
+
 def client_probe(target: str, count: int) -> dict:
     """Run lab/probe.py on the client guest: `count` HTTP requests to `target`; its tally."""
     script = (REPO / "lab" / "probe.py").read_bytes()
@@ -525,6 +729,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("up")
+    sub.add_parser("converged", help="up and converged: the snapshot restored, else converge and snapshot")
     sub.add_parser("down")
     sub.add_parser("status")
     p = sub.add_parser("ssh")
@@ -539,18 +744,22 @@ def main() -> int:
     p = sub.add_parser("ecmp-demo", help="requests to the anycast VIP, each director's share from its IPVS counters")
     p.add_argument("target", help="VIP:PORT (the anycast lab's VIP)")
     p.add_argument("count", type=int)
+    p = sub.add_parser("snapshot", help="save, load or list snapshots of the whole running lab")
+    p.add_argument("action", choices=("save", "load", "list"))
+    p.add_argument("name", nargs="?", default="converged")
+    p.add_argument("--any", action="store_true", help="load: even a snapshot taken before the files changed")
     p = sub.add_parser("client-side-demo", help="stop keepalived on the directors, probe a client-side VIP")
     p.add_argument("target", help="VIP:PORT (a VIP the client balances itself)")
     p.add_argument("count", type=int)
     args = ap.parse_args()
     try:
-        if args.cmd == "up":
+        if args.cmd in ("up", "converged"):
             if os.geteuid() != 0:
                 raise LabError("must run as root (bridge and tap devices)")
             for tool in ("qemu-system-x86_64", "qemu-img", "ssh-keygen", "ip"):
                 if not shutil.which(tool):
                     raise LabError(f"{tool} not found: run `make setup`")
-            up()
+            up() if args.cmd == "up" else converged()
         elif args.cmd == "down":
             down()
         elif args.cmd == "status":
@@ -569,6 +778,13 @@ def main() -> int:
             return probe(args.target, args.count)
         elif args.cmd == "ecmp-demo":
             return ecmp_demo(args.target, args.count)
+        elif args.cmd == "snapshot":
+            if args.action == "save":
+                snapshot_save(args.name, state_key())
+            elif args.action == "load":
+                return snapshot_load(args.name, None if args.any else state_key())
+            else:
+                return snapshot_list()
         elif args.cmd == "client-side-demo":
             return client_side_demo(args.target, args.count)
     except (LabError, subprocess.CalledProcessError) as exc:

@@ -14,6 +14,10 @@ from pathlib import Path
 
 from conftest import REPO, record
 
+sys.path.insert(0, str(REPO / "molecule" / "resources"))
+
+from vaulted import lab_secrets, leaks  # noqa: E402
+
 BIN = Path(sys.executable).parent
 PROJECT_ONLY = ("lab/", "inventory/", "molecule/", "benchmarks/", "tests/unit", "tests/bad_inventories",
                 "tests/promtool", "tests/tools", ".venv", ".collections", "build/", "roles/demo_backend",
@@ -88,12 +92,16 @@ def test_built_tarball_installs_and_runs_by_fqcn(tmp_path):
     assert "'ansible.posix:" in out and "is already installed" in out, out
     installed = collections / "ansible_collections" / "lvsfleet" / "lvs"
     assert (installed / "plugins" / "modules" / "lvs_ipvs.py").is_file()
-    p = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(REPO / "inventory" / "lab" / "hosts.yml"),
+    # At -vvv with ansible-core's own strategy: also the secret check of reload.yml's connection trace and output
+    # (test_secrets_vvv.py searches its other runs the same way).
+    p = subprocess.run([str(BIN / "ansible-playbook"), "-vvv", "-i", str(REPO / "inventory" / "lab" / "hosts.yml"),
                         "-e", f"lab_services_dir={REPO / 'inventory' / 'lab-services'}",  # else playbook-relative
                         str(outside / "deploy.yml")], capture_output=True, text=True, env=env, cwd=outside)
     out = p.stdout + p.stderr
     record("collection_fqcn", file="collection.json", rc=p.returncode, files=len(names))
     assert p.returncode == 0, out[-4000:]
+    assert "ESTABLISH" in out and "EXEC" in out and "task path: " in out, "not a -vvv run of the linear strategy"
+    assert leaks(out, lab_secrets()) == [], "the installed collection's reload.yml at -vvv printed a secret"
     # Only the installed copy can have run: the configuration above names no path in the checkout.
     assert "TASK [lvsfleet.lvs.keepalived : " in out and "[WARNING]" not in out, out[-4000:]
     recap = {line.split()[0]: line for line in out.splitlines() if " : ok=" in line}

@@ -6,9 +6,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "resources"))
 
 from labtest import LAB, REPO, AlertWatch, Load, lab_host, recap, record  # noqa: E402,F401  (re-exported to the tests)
+from vaulted import lab_secrets, leaks  # noqa: E402
 
 INVENTORY = REPO / "inventory" / "lab" / "hosts.yml"
 CHANGE = Path(__file__).resolve().parents[1] / "vars" / "change.yml"
@@ -24,6 +27,27 @@ def playbook(name: str, *args: str) -> tuple[int, str, float]:
     t0 = time.monotonic()
     p = subprocess.run(playbook_argv(name, *args), capture_output=True, text=True, env=ENV)
     return p.returncode, p.stdout + p.stderr, round(time.monotonic() - t0, 1)
+
+
+def playbook_vvv(name: str, *args: str) -> tuple[int, str, float]:
+    """playbook() at -vvv, its whole output searched for every vaulted value of the lab (molecule/resources/
+    vaulted.py): the drain, maintenance and failed-reload runs the tests make anyway are the secret checks of
+    those paths (no second run of each only to grep it)."""
+    rc, out, took = playbook(name, "-vvv", *args)
+    assert "task path: " in out, "not a -vvv run (no task paths)"
+    assert leaks(out, lab_secrets()) == [], f"{name} {args} at -vvv printed a secret"
+    return rc, out, took
+
+
+def restore() -> None:
+    """The lab back to the converged snapshot (lab.py snapshot load: seconds), instead of rolling a change back
+    by hand; a lab without one for today's files (a scenario run by hand) is rolled back with reload.yml."""
+    rc = subprocess.run(LAB + ["snapshot", "load", "converged"], check=False).returncode
+    if rc == 3:
+        rc, out, took = playbook("reload.yml")
+        assert rc == 0, f"reload.yml (back to the inventory): rc {rc} after {took} s\n{out[-3000:]}"
+    else:
+        assert rc == 0, "lab.py snapshot load converged failed"
 
 
 def config_sha(name: str) -> str:
@@ -76,3 +100,24 @@ def nopreempt_to_lb2() -> None:
                and vrrp("lb1").get("VI_LAB", {}).get("state") == "MASTER"):
         assert time.monotonic() < deadline, "VI_NOPREEMPT did not move to lb2 (or lb1 did not take VI_LAB back)"
         time.sleep(1)
+
+
+# A test that fails may leave the lab anywhere (a change half rolled, a load generator running): the next test
+# starts from the converged snapshot instead of inheriting that, so one failure is reported once.
+_failed_before = {"flag": False}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if outcome.get_result().failed:
+        _failed_before["flag"] = True
+
+
+@pytest.fixture(autouse=True)
+def _restore_after_a_failure():
+    if _failed_before["flag"]:
+        _failed_before["flag"] = False
+        subprocess.run(LAB + ["ssh", "client", "touch", "/tmp/lvsfleet-loadgen.stop"], check=False)
+        restore()
+    yield

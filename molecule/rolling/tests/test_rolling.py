@@ -5,10 +5,12 @@ import re
 import subprocess
 import time
 
-from conftest import (CHANGE, CHECK_MARKS, ENV, LAB, NOPREEMPT_VIP, Load, config_sha, lab_host, nopreempt_to_lb2, playbook, playbook_argv, recap,
-                      record, rest, table, vrrp)
+from conftest import (CHANGE, CHECK_MARKS, ENV, LAB, NOPREEMPT_VIP, Load, config_sha, lab_host, nopreempt_to_lb2,
+                      playbook, playbook_argv, playbook_vvv, recap, record, rest, restore, table, vrrp)
 
 CHANGE_ARG = f"@{CHANGE}"
+# The banner of rolling.yml's play that reloads the directors one at a time (in the plan's order).
+ROLL_PLAY = "PLAY [Roll the directors one at a time"
 FAIL_MSG = "{}: rc {} after {} s\n{}"
 
 
@@ -28,8 +30,7 @@ def test_negative_control_restart_drops_requests():
         "requests", "failed", "errors", "longest_gap_s", "p99_ms", "rps")})
     assert rc == 0, FAIL_MSG.format("reload.yml (restart)", rc, took, out[-3000:])
     assert result["failed"] > 0, f"a keepalived restart under load showed no failures: the load test is blind {result}"
-    rc, out, took = playbook("reload.yml")  # back to the baseline, rolled normally
-    assert rc == 0, FAIL_MSG.format("reload.yml (back to baseline)", rc, took, out[-3000:])
+    restore()
 
 
 def test_rolling_reload_under_load_drops_nothing():
@@ -101,8 +102,9 @@ def test_verification_failure_rolls_that_director_back():
     shas = {h: config_sha(h) for h in ("lb1", "lb2")}
     before = layout("lb2")
     load = Load(min_requests=1500)
-    # Back to the baseline, with verification on lb2 (BACKUP, rolled first) made to fail after its reload.
-    rc, out, took = playbook("reload.yml", "-e", '{"lvs_reload_fail_verify_on": ["lb2"]}')
+    # The change, with verification on lb2 (BACKUP, rolled first) made to fail after its reload; at -vvv, the
+    # failure and rollback path's secret check.
+    rc, out, took = playbook_vvv("reload.yml", "-e", CHANGE_ARG, "-e", '{"lvs_reload_fail_verify_on": ["lb2"]}')
     result = load.stop()
     record("verify_failure_rollback", playbook_s=took, requests=result["requests"], failed=result["failed"])
     assert rc != 0 and "Restored its previous keepalived.conf" in out and "not reloaded: lb1" in out, out[-3000:]
@@ -127,10 +129,11 @@ def test_unreachable_director_stops_the_roll():
     proc = subprocess.Popen(playbook_argv("reload.yml", "-e", '{"lvs_priority_overrides": {"lb1": 149, "lb2": 101}}'),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=dict(ENV, PYTHONUNBUFFERED="1"))
-    out = []
+    out, cut = [], False
     for line in proc.stdout:
         out.append(line)
-        if line.startswith("PLAY [Roll BACKUP"):
+        if line.startswith(ROLL_PLAY) and not cut:
+            cut = True
             # lb1 (MASTER, rolled last) loses its management SSH for 90 s; VRRP and traffic are untouched.
             subprocess.run(LAB + ["ssh", "lb1", "systemd-run --quiet --on-active=90 systemctl start ssh; "
                                   "systemd-run --quiet --on-active=1 sh -c 'systemctl stop ssh; pkill -x sshd'"],
@@ -139,7 +142,9 @@ def test_unreachable_director_stops_the_roll():
     out = "".join(out)
     result = load.stop()
     record("unreachable_mid_roll", requests=result["requests"], failed=result["failed"])
+    assert cut, "the roll play never started:\n" + out[-3000:]
     assert rc != 0 and "UNREACHABLE" in out, out[-3000:]
+    assert re.search(r"lb2: VRRP [^\"]*roll step 1 of 2", out), "lb2 must roll first:\n" + out[-3000:]
     assert config_sha("lb2") != shas["lb2"], "lb2 (before lb1 in the roll) should have been reloaded"
     deadline = time.monotonic() + 180
     while subprocess.run(LAB + ["ssh", "lb1", "true"], check=False).returncode != 0:
@@ -155,17 +160,17 @@ def test_unreachable_director_stops_the_roll():
 
 def test_drain_then_remove_then_restore_a_real_server():
     load = Load(min_requests=3000)
-    rc, out, took = playbook("drain.yml", "-e", "drain_real_server=203.0.113.21", "-e", "drain_state=drained")
+    rc, out, took = playbook_vvv("drain.yml", "-e", "drain_real_server=203.0.113.21", "-e", "drain_state=drained")
     assert rc == 0, FAIL_MSG.format("drain.yml drained", rc, took, out[-3000:])
     for h in ("lb1", "lb2"):
         for line in table(h).splitlines():
             if "203.0.113.21:" in line:
                 fields = line.split()
                 assert fields[3] == "0" and fields[4] == "0", f"{h}: not drained to 0 active connections: {line}"
-    rc, out, took2 = playbook("drain.yml", "-e", "drain_real_server=203.0.113.21", "-e", "drain_state=disabled")
+    rc, out, took2 = playbook_vvv("drain.yml", "-e", "drain_real_server=203.0.113.21", "-e", "drain_state=disabled")
     assert rc == 0, FAIL_MSG.format("drain.yml disabled", rc, took2, out[-3000:])
     assert "203.0.113.21:" not in table("lb1")
-    rc, out, took3 = playbook("drain.yml", "-e", "drain_real_server=203.0.113.21", "-e", "drain_state=enabled")
+    rc, out, took3 = playbook_vvv("drain.yml", "-e", "drain_real_server=203.0.113.21", "-e", "drain_state=enabled")
     assert rc == 0, FAIL_MSG.format("drain.yml enabled", rc, took3, out[-3000:])
     result = load.stop()
     record("drain_remove_restore", drain_s=took, remove_s=took2, restore_s=took3,
@@ -177,11 +182,11 @@ def test_drain_then_remove_then_restore_a_real_server():
 def test_director_maintenance_moves_the_vip_and_back():
     nopreempt_to_lb2()
     load = Load(min_requests=1500)
-    rc, out, took = playbook("maintenance.yml", "-e", "director=lb1", "-e", "maintenance=start")
+    rc, out, took = playbook_vvv("maintenance.yml", "-e", "director=lb1", "-e", "maintenance=start")
     assert rc == 0, FAIL_MSG.format("maintenance start", rc, took, out[-3000:])
     assert vrrp("lb1")["VI_LAB"]["state"] == "BACKUP" and vrrp("lb2")["VI_LAB"]["state"] == "MASTER"
     assert "198.51.100.10/24" in lab_host("lb2").check_output("ip -4 addr show dev lan0")
-    rc, out, took2 = playbook("maintenance.yml", "-e", "director=lb1", "-e", "maintenance=end")
+    rc, out, took2 = playbook_vvv("maintenance.yml", "-e", "director=lb1", "-e", "maintenance=end")
     assert rc == 0, FAIL_MSG.format("maintenance end", rc, took2, out[-3000:])
     result = load.stop()
     record("director_maintenance", start_s=took, end_s=took2,
@@ -199,8 +204,7 @@ def test_topology_change_rolls_under_load():
     removed, its VIP moved into VI_LAB with a new service, forwarding-path checks dropped, a scheduler switched
     to mh, a real server added, persistence added. Then the reverse pair back to the inventory. Both under load:
     0 failed at a 3 s client timeout, each followed by a no-op re-run."""
-    rc, out, took = playbook("reload.yml")  # from wherever the earlier tests left the lab, to the inventory
-    assert rc == 0, FAIL_MSG.format("reload.yml (to the inventory)", rc, took, out[-3000:])
+    restore()  # from wherever the earlier tests left the lab
     nopreempt_to_lb2()
     for name, args in (("topology_change", ("-e", TOPOLOGY_ARG)), ("topology_back", ())):
         load = Load(min_requests=6000, targets=("198.51.100.10:80", "198.51.100.20:8080"))
