@@ -138,7 +138,8 @@ sanity: venv
 # nothing changed, nothing run. ansible-test keeps its virtual environments, so after the first run this takes
 # seconds per file rather than minutes of pip.
 sanity-changed: venv
-	@files=$$( { git diff --name-only main -- plugins roles playbooks meta; git ls-files --others --exclude-standard plugins roles playbooks; } | sort -u); \
+	@git rev-parse -q --verify main >/dev/null || { echo "sanity-changed: no branch main to compare with"; exit 1; }; \
+	files=$$( { git diff --name-only main -- plugins roles playbooks meta; git ls-files --others --exclude-standard plugins roles playbooks; } | sort -u); \
 	if [ -z "$$files" ]; then echo "sanity-changed: no plugin, role or playbook changed since main"; exit 0; fi; \
 	rm -rf build/sanity build/dist && ansible-galaxy collection build --output-path build/dist . >/dev/null && \
 	mkdir -p build/sanity/ansible_collections/ansible && cp -a $(dir $(POSIX_MANIFEST)) build/sanity/ansible_collections/ansible/ && \
@@ -191,17 +192,16 @@ scenario: setup
 	@$(STAGE) start $(TIMES)
 	@rc=0; lab=$$(case $(SCENARIO) in ecmp) echo ecmp;; *) echo vrrp;; esac); \
 	case $(SCENARIO) in default|ecmp) LVSFLEET_LAB=$$lab $(PY) lab/lab.py up;; \
-	  *) $(STAGE) run $(TIMES) converged -- $(PY) lab/lab.py converged;; esac || rc=1; \
+	  *) LVSFLEET_LAB=$$lab $(STAGE) run $(TIMES) converged -- $(PY) lab/lab.py converged;; esac || rc=1; \
 	[ $$rc = 0 ] && { LVSFLEET_LAB=$$lab LVSFLEET_TIMES=$(CURDIR)/$(TIMES) LVSFLEET_KEEP_LAB=1 $(LABTIMES) \
 	  $(STAGE) run $(TIMES) molecule-$(SCENARIO) -- molecule test -s $(SCENARIO) || rc=1; }; \
 	$(STAGE) report $(TIMES); exit $$rc
 
-# The inner loop (<= 5 min): lint, the unit tests, and ansible-test sanity on the plugins changed
-# since main (none changed: none run).
+# The inner loop (<= 5 min, no lab): lint and the unit tests side by side, then ansible-test sanity on the plugins,
+# roles and playbooks changed since main (none changed: none run).
 check: setup
 	@$(STAGE) start build/check-times.json
-	@rc=0; $(STAGE) run build/check-times.json lint -- $(MAKE) --no-print-directory lint && \
-	$(STAGE) run build/check-times.json unit -- python -m pytest -q -p no:cacheprovider tests/unit && \
+	@rc=0; $(STAGE) run build/check-times.json lint+unit -- $(MAKE) --no-print-directory -j2 --output-sync=target lint unit && \
 	$(STAGE) run build/check-times.json sanity-changed -- $(MAKE) --no-print-directory sanity-changed || rc=1; \
 	$(STAGE) report build/check-times.json; exit $$rc
 
@@ -216,14 +216,15 @@ drills: setup
 	@$(STAGE) start $(DRILL_TIMES)
 	@rc=0; export LVSFLEET_TIMES=$(CURDIR)/$(DRILL_TIMES) $(LABTIMES); \
 	if $(STAGE) run $(DRILL_TIMES) converged -- $(PY) lab/lab.py converged; then \
+	  export LVSFLEET_SNAPSHOT=required; \
 	  for s in $(DRILL_SCENARIOS); do \
 	    LVSFLEET_KEEP_LAB=1 $(STAGE) run $(DRILL_TIMES) drill-$$s -- molecule test -s $$s || rc=1; \
 	  done; \
-	  $(STAGE) run $(DRILL_TIMES) restore -- $(PY) lab/lab.py snapshot load converged && \
+	  $(STAGE) run $(DRILL_TIMES) restore -- $(PY) lab/lab.py snapshot load converged --any && \
 	  $(STAGE) run $(DRILL_TIMES) drill-failover -- \
 	    python -m pytest -v -s -p no:cacheprovider molecule/rolling/tests/drill_failover.py || rc=1; \
 	else rc=1; fi; \
-	export LVSFLEET_LAB=ecmp; \
+	export LVSFLEET_LAB=ecmp; unset LVSFLEET_SNAPSHOT; \
 	$(STAGE) run $(DRILL_TIMES) converged-ecmp -- $(PY) lab/lab.py converged && \
 	$(STAGE) run $(DRILL_TIMES) drill-ecmp -- \
 	  python -m pytest -v -s -p no:cacheprovider molecule/ecmp/tests/test_ecmp.py -k drill || rc=1; \

@@ -291,6 +291,7 @@ def up() -> None:
 
 def boot(image: Path, keys: dict[str, str]) -> None:
     make_bridge()
+    forget_snapshots()  # new disks: no snapshot of the old ones is in them
     t0 = time.monotonic()
     for h in hosts():
         d = vm_dir(h["name"])
@@ -425,6 +426,7 @@ def reimage(name: str) -> None:
     image = Path(run([str(REPO / "lab" / "build-image.sh")], stdout=subprocess.PIPE).stdout.strip().splitlines()[-1])
     d = vm_dir(name)
     (d / "disk.qcow2").unlink(missing_ok=True)
+    forget_snapshots()  # the lab's snapshots no longer cover this guest
     run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(image / "rootfs.qcow2"),
          str(d / "disk.qcow2")])
     console = d / "console.log"
@@ -529,6 +531,10 @@ class Qmp:
         self.sock.close()
 
 
+def forget_snapshots() -> None:
+    (STATE / LAB["vms"] / SNAPSHOTS).unlink(missing_ok=True)
+
+
 def snapshot_table() -> dict:
     try:
         return json.loads((STATE / LAB["vms"] / SNAPSHOTS).read_text())
@@ -552,14 +558,19 @@ def each_guest(action, guests: list[dict]) -> dict:
 
 def close_ssh_masters() -> None:
     """End the ssh connection masters Ansible keeps (ControlPersist, ~/.ansible/cp): their TCP connections belong
-    to the guests' state before a loadvm and would hang the next command that reuses them."""
+    to the guests' state before a loadvm and would hang the next command that reuses them. Every master of this
+    user goes (their socket names are hashes, which do not say which host they reach); the next command opens a
+    new one. Snapshots are for the lab's own machine, not for a controller shared with other work."""
     cp = Path.home() / ".ansible" / "cp"
     if not cp.is_dir():
         return
     for sock in cp.iterdir():
         if stat.S_ISSOCK(os.lstat(sock).st_mode):
-            subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lvsfleet-lab"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10, check=False)
+            try:
+                subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lvsfleet-lab"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10, check=False)
+            except subprocess.TimeoutExpired:
+                log(f"{sock}: its ssh master did not answer in 10 s; left alone")
 
 
 def snapshot_save(name: str, key: str) -> None:
@@ -571,6 +582,9 @@ def snapshot_save(name: str, key: str) -> None:
     if down_now:
         raise LabError(f"cannot snapshot: {', '.join(down_now)} not running")
     t0 = time.monotonic()
+    table = snapshot_table()
+    if table.pop(name, None) is not None:  # a savevm that fails half way must not leave the old entry valid
+        (STATE / LAB["vms"] / SNAPSHOTS).write_text(json.dumps(table, indent=1) + "\n")
     close_ssh_masters()
 
     def save(h):
@@ -582,7 +596,6 @@ def snapshot_save(name: str, key: str) -> None:
         finally:
             q.close()
     each_guest(save, guests)
-    table = snapshot_table()
     table[name] = {"key": key, "taken": time.time(), "guests": [h["name"] for h in guests]}
     path = STATE / LAB["vms"] / SNAPSHOTS
     path.write_text(json.dumps(table, indent=1) + "\n")
@@ -599,15 +612,23 @@ def snapshot_load(name: str, key: str | None) -> int:
     missing = [h["name"] for h in guests if h["name"] not in entry["guests"] or not pid_of(h["name"])]
     if missing:
         raise LabError(f"snapshot {name}: {', '.join(missing)} not running or not in it")
+    def has(h):
+        q = Qmp(h["name"])
+        try:
+            return bool(re.search(rf"\s{re.escape(name)}\s", q.hmp("info snapshots")))
+        finally:
+            q.close()
+    lacking = [n for n, ok in each_guest(has, guests).items() if not ok]
+    if lacking:  # disks replaced since (a reimage, a fresh boot): the entry is stale
+        log(f"snapshot {name}: not on the disk of {', '.join(lacking)}; forgotten")
+        forget_snapshots()
+        return 3
     t0 = time.monotonic()
     close_ssh_masters()
 
     def load(h):
         q = Qmp(h["name"])
         try:
-            listed = q.hmp("info snapshots")
-            if not re.search(rf"\s{re.escape(name)}\s", listed):
-                raise LabError(f"its disk has no snapshot {name} (reimaged?)")
             out = q.hmp(f"loadvm {name}")
             if out.strip():
                 raise LabError(f"loadvm: {out.strip()}")

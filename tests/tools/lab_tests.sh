@@ -41,10 +41,11 @@ if [ -n "$checks_pid" ]; then
 fi
 [ $rc = 0 ] && { labtimes stage "molecule-$first" molecule verify -s "$first" || rc=1; }
 LVSFLEET_KEEP_LAB=1 molecule destroy -s "$first" >/dev/null 2>&1
+export LVSFLEET_SNAPSHOT=required  # every later VRRP scenario starts from the snapshot this run took
 for s in "$@"; do
   [ $rc = 0 ] || break
   if [ "$s" = ecmp ]; then
-    export LVSFLEET_LAB=ecmp
+    export LVSFLEET_LAB=ecmp; unset LVSFLEET_SNAPSHOT  # a lab of its own, converged by its scenario
     stage lab-boot-ecmp "$PY" lab/lab.py up || { rc=1; break; }
   fi
   labtimes stage "molecule-$s" molecule test -s "$s" || rc=1

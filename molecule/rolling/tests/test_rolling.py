@@ -87,7 +87,7 @@ def test_rejected_config_stops_the_roll_before_any_director_changes():
     result = load.stop()
     record("rejected_config", playbook_s=took, requests=result["requests"], failed=result["failed"])
     assert rc != 0 and "lvs_priority_overrides.lb1: 256 is outside 0..254" in out, out[-3000:]
-    assert "Roll BACKUP" not in out, "the roll started although a director's config was rejected"
+    assert ROLL_PLAY not in out, "the roll started although a director's config was rejected"
     assert {h: config_sha(h) for h in ("lb1", "lb2")} == shas
     assert result["failed"] == 0, result
 
