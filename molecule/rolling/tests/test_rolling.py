@@ -167,10 +167,12 @@ def test_drain_then_remove_then_restore_a_real_server():
             if "203.0.113.21:" in line:
                 fields = line.split()
                 assert fields[3] == "0" and fields[4] == "0", f"{h}: not drained to 0 active connections: {line}"
-    rc, out, took2 = playbook_vvv("drain.yml", "-e", "drain_real_server=203.0.113.21", "-e", "drain_state=disabled")
+    rc, out, took2 = playbook_vvv("drain.yml", "-e", "drain_real_server=203.0.113.21", "-e", "drain_state=disabled",
+                                  linear=False)
     assert rc == 0, FAIL_MSG.format("drain.yml disabled", rc, took2, out[-3000:])
     assert "203.0.113.21:" not in table("lb1")
-    rc, out, took3 = playbook_vvv("drain.yml", "-e", "drain_real_server=203.0.113.21", "-e", "drain_state=enabled")
+    rc, out, took3 = playbook_vvv("drain.yml", "-e", "drain_real_server=203.0.113.21", "-e", "drain_state=enabled",
+                                  linear=False)
     assert rc == 0, FAIL_MSG.format("drain.yml enabled", rc, took3, out[-3000:])
     result = load.stop()
     record("drain_remove_restore", drain_s=took, remove_s=took2, restore_s=took3,
@@ -186,7 +188,7 @@ def test_director_maintenance_moves_the_vip_and_back():
     assert rc == 0, FAIL_MSG.format("maintenance start", rc, took, out[-3000:])
     assert vrrp("lb1")["VI_LAB"]["state"] == "BACKUP" and vrrp("lb2")["VI_LAB"]["state"] == "MASTER"
     assert "198.51.100.10/24" in lab_host("lb2").check_output("ip -4 addr show dev lan0")
-    rc, out, took2 = playbook_vvv("maintenance.yml", "-e", "director=lb1", "-e", "maintenance=end")
+    rc, out, took2 = playbook_vvv("maintenance.yml", "-e", "director=lb1", "-e", "maintenance=end", linear=False)
     assert rc == 0, FAIL_MSG.format("maintenance end", rc, took2, out[-3000:])
     result = load.stop()
     record("director_maintenance", start_s=took, end_s=took2,
