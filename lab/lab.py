@@ -524,11 +524,23 @@ class Qmp:
         return msg.get("return", msg.get("QMP"))
 
     def hmp(self, line: str) -> str:
-        """A human-monitor command; its printed output (savevm and loadvm print only errors)."""
+        """A human-monitor command; its printed output."""
         return self.command("human-monitor-command", **{"command-line": line}) or ""
+
+    def hmp_silent(self, line: str) -> None:
+        """A human-monitor command that prints only errors (savevm, loadvm): any output is a failure."""
+        out = self.hmp(line).strip()
+        if out:
+            raise LabError(f"{self.name}: {line.split()[0]}: {out}")
 
     def close(self) -> None:
         self.sock.close()
+
+    def __enter__(self) -> "Qmp":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def forget_snapshots() -> None:
@@ -588,13 +600,8 @@ def snapshot_save(name: str, key: str) -> None:
     close_ssh_masters()
 
     def save(h):
-        q = Qmp(h["name"])
-        try:
-            out = q.hmp(f"savevm {name}")
-            if out.strip():
-                raise LabError(f"savevm: {out.strip()}")
-        finally:
-            q.close()
+        with Qmp(h["name"]) as q:
+            q.hmp_silent(f"savevm {name}")
     each_guest(save, guests)
     table[name] = {"key": key, "taken": time.time(), "guests": [h["name"] for h in guests]}
     path = STATE / LAB["vms"] / SNAPSHOTS
@@ -612,12 +619,10 @@ def snapshot_load(name: str, key: str | None) -> int:
     missing = [h["name"] for h in guests if h["name"] not in entry["guests"] or not pid_of(h["name"])]
     if missing:
         raise LabError(f"snapshot {name}: {', '.join(missing)} not running or not in it")
+
     def has(h):
-        q = Qmp(h["name"])
-        try:
+        with Qmp(h["name"]) as q:
             return bool(re.search(rf"\s{re.escape(name)}\s", q.hmp("info snapshots")))
-        finally:
-            q.close()
     lacking = [n for n, ok in each_guest(has, guests).items() if not ok]
     if lacking:  # disks replaced since (a reimage, a fresh boot): the entry is stale
         log(f"snapshot {name}: not on the disk of {', '.join(lacking)}; forgotten")
@@ -627,15 +632,10 @@ def snapshot_load(name: str, key: str | None) -> int:
     close_ssh_masters()
 
     def load(h):
-        q = Qmp(h["name"])
-        try:
-            out = q.hmp(f"loadvm {name}")
-            if out.strip():
-                raise LabError(f"loadvm: {out.strip()}")
+        with Qmp(h["name"]) as q:
+            q.hmp_silent(f"loadvm {name}")
             if q.command("query-status").get("status") != "running":
                 q.command("cont")
-        finally:
-            q.close()
     each_guest(load, guests)
     t_load = time.monotonic() - t0
     set_clocks(guests)

@@ -120,3 +120,12 @@ def test_stage_times_without_a_command_is_a_usage_error(tmp_path):
     assert stage_times.main(["run", str(tmp_path / "t.json"), "x"]) == 2
     assert subprocess.run([sys.executable, str(REPO / "tests/tools/stage_times.py")],
                           capture_output=True).returncode == 2
+
+
+def test_savevm_or_loadvm_printing_anything_is_a_failure(tmp_path, monkeypatch):
+    monkeypatch.setattr(lab, "vm_dir", lambda name, lab_=None: tmp_path)
+    monkeypatch.setattr(lab, "SNAPSHOT_TIMEOUT", 10)
+    fake_qemu(tmp_path / "qmp.sock", [[b'{"return": {}}\n'],
+                                      [b'{"return": "Error: Device \'drive0\' is writable but does not support snapshots\\r\\n"}\n']], [])
+    with lab.Qmp("rs1") as q, pytest.raises(lab.LabError, match=r"rs1: savevm: Error: Device"):
+        q.hmp_silent("savevm converged")
