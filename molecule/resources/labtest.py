@@ -177,8 +177,12 @@ class Poller:
 
     def __init__(self, proto: str, vip: str, port: int, rs: str, rport: int, seconds: int = 40,
                  director: str = "lb1"):
+        # A session of its own, as Stream's: close() ends lab.py and its ssh together. An ssh left behind kept
+        # polling until `seconds` ran out, holding the test's stderr open, and molecule waited for it (70 s of
+        # the clientside scenario's 177).
         self.proc = subprocess.Popen(LAB + ["ssh", director, "python3", "-", proto, vip, str(port), rs, str(rport),
-                                            str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                            str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     start_new_session=True)
         self.proc.stdin.write(self.SCRIPT)
         self.proc.stdin.close()
 
@@ -194,7 +198,10 @@ class Poller:
         return None
 
     def close(self):
-        self.proc.kill()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
 
 

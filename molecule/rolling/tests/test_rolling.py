@@ -35,14 +35,16 @@ def test_negative_control_restart_drops_requests():
 
 def test_rolling_reload_under_load_drops_nothing():
     before = {h: vrrp(h) for h in ("lb1", "lb2")}
-    load = Load(min_requests=20000)
+    # The load runs as long as the roll (about 60 s, 12,000 requests at the lab's rate); requests counted after
+    # the roll ended would only have padded the figure.
+    load = Load(min_requests=10000)
     rc, out, took = playbook("reload.yml", "-e", CHANGE_ARG)
     result = load.stop()
     record("rolling_reload", playbook_s=took, **{k: result[k] for k in (
         "requests", "ok", "failed", "errors", "resets", "by_server", "p50_ms", "p95_ms", "p99_ms", "max_ms",
         "longest_gap_s", "rps", "seconds")})
     assert rc == 0, FAIL_MSG.format("reload.yml", rc, took, out[-3000:])
-    assert result["requests"] >= 20000 and result["failed"] == 0, result
+    assert result["requests"] >= 10000 and result["failed"] == 0, result
     for h in ("lb1", "lb2"):
         t = table(h)
         assert "TCP  198.51.100.10:80 wrr" in t and "203.0.113.22:8081" in t, t
