@@ -577,7 +577,13 @@ def close_ssh_masters() -> float:
     seconds it took."""
     t0 = time.monotonic()
     cp = Path.home() / ".ansible" / "cp"
-    socks = [s for s in cp.iterdir() if stat.S_ISSOCK(os.lstat(s).st_mode)] if cp.is_dir() else []
+    socks = []
+    for path in cp.iterdir() if cp.is_dir() else []:
+        try:
+            if stat.S_ISSOCK(os.lstat(path).st_mode):
+                socks.append(path)
+        except FileNotFoundError:  # a master that ended meanwhile
+            pass
     procs = {sock: subprocess.Popen(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lvsfleet-lab"],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for sock in socks}

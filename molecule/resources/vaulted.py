@@ -1,7 +1,8 @@
 """The lab's vaulted secrets, and a check that a command's output shows none of them.
 
-    python vaulted.py COMMAND...     run COMMAND (an ansible-playbook at -vvv), print its tail, exit 1 if its
-                                     output holds a lab secret (named, never printed), else COMMAND's exit code
+    python vaulted.py COMMAND...     run COMMAND (an ansible-playbook at -vvv), print its changed tasks, its
+                                     PLAY RECAP and stderr's tail; exit 1 if its output holds a lab secret
+                                     (named, never printed), else COMMAND's exit code
 
 Secrets are every `!vault` value of inventory/lab, decrypted with the lab's vault password: what an
 inventory would hold in production (VRRP auth_pass, MySQL check password); and the vaulted files of this lab
@@ -67,11 +68,22 @@ def leaks(text: str, secrets: dict[str, str] | None = None) -> list[str]:
     return found
 
 
+def summary(stdout: str, stderr: str) -> str:
+    """What a caller searches: the tasks that changed something, the whole PLAY RECAP and stderr's tail."""
+    lines = stdout.splitlines()
+    changed = [f"{task} {line}" for task, line in zip([""] + lines, lines) if line.startswith("changed: [")]
+    at = max((i for i, line in enumerate(lines) if line.startswith("PLAY RECAP")), default=len(lines) - 15)
+    return "\n".join(changed[:20] + lines[max(at, 0):] + stderr.splitlines()[-10:])
+
+
 def main(argv: list[str]) -> int:
     p = subprocess.run(argv, capture_output=True, text=True)
     out = p.stdout + p.stderr
     found = leaks(out)
-    print("\n".join(out.splitlines()[-15:]))
+    shown = summary(p.stdout, p.stderr)
+    for plain in lab_secrets().values():  # a leak is named below, never shown
+        shown = shown.replace(plain, "<secret>")
+    print(shown)
     if found:
         print(f"secrets: the output of {' '.join(argv[:2])}... shows {', '.join(found)}", file=sys.stderr)
         return 1

@@ -5,9 +5,10 @@ Two layers: the gate's model function (`check_inventory`, what verify.yml runs) 
 servers are unreachable (127.0.0.9:1) fails in the verify play with that message and never contacts a host (no
 task result for a director or real server except those delegated to the controller, nothing UNREACHABLE).
 The second layer runs a sample (each run starts Ansible; all 349 cost 2 minutes of every `make test`): one
-case of every inventory shape (which of the keys below it sets) and field group, chosen by a seed that changes
-daily and is printed, so that over the days every case runs. LVSFLEET_CORPUS_SEED=<n> replays a
-day's sample, LVSFLEET_CORPUS_SEED=all runs every case.
+case of every inventory shape (which of the keys below it sets) and field group, and one slice of SLICES, both
+chosen by a seed that changes daily and is named in a failure's message: every case runs at least once in
+SLICES consecutive days. LVSFLEET_CORPUS_SEED=<n> replays a day's sample, LVSFLEET_CORPUS_SEED=all runs every
+case.
 
 A case (tests/bad_inventories/cases.yml) sets any of: `services` (lvs_services), `vrrp` (lvs_vrrp_instances),
 `scripts` (lvs_vrrp_scripts), `hosts` (per-director variables), `real_servers` (real-server hosts and their
@@ -148,31 +149,39 @@ def shape(case) -> tuple:
     return tuple(sorted(set(case) - {"name", "message", "field"})), case["field"].split(".")[0]
 
 
+SLICES = 12
+
+
 def site_sample(seed: str) -> list[dict]:
-    """One case of every shape, picked with `seed`; every case for seed "all"."""
+    """One case of every shape picked with `seed`, and the cases of slice seed % SLICES; every case for "all"."""
     if seed == "all":
         return list(CASES)
+    if not seed.isdigit():
+        raise ValueError(f"LVSFLEET_CORPUS_SEED: {seed!r} is neither a non-negative integer nor 'all'")
     strata = collections.defaultdict(list)
     for case in CASES:
         strata[shape(case)].append(case)
     rng = random.Random(int(seed))
-    return [rng.choice(group) for _, group in sorted(strata.items())]
+    picked = {rng.choice(group)["name"] for _, group in sorted(strata.items())}
+    picked |= {c["name"] for i, c in enumerate(CASES) if i % SLICES == int(seed) % SLICES}
+    return [c for c in CASES if c["name"] in picked]
 
 
-def test_site_sample_covers_every_shape_and_rotates():
-    days = [site_sample(str(20261201 + d)) for d in range(30)]
+def test_site_sample_covers_every_shape_and_every_case_within_its_cycle():
+    days = [site_sample(str(20261201 + d)) for d in range(SLICES)]
     shapes = {shape(c) for c in CASES}
-    assert all({shape(c) for c in day} == shapes and len(day) == len(shapes) for day in days)
-    # Over a month of daily seeds the sample reaches most of the corpus, not the same few cases.
-    seen = {c["name"] for day in days for c in day}
-    assert len(seen) >= len(CASES) // 3, len(seen)
+    assert all({shape(c) for c in day} == shapes for day in days)
+    assert {c["name"] for day in days for c in day} == set(IDS), "a case no day of the cycle runs"
+    assert all(len(day) <= len(shapes) + len(CASES) // SLICES + 1 for day in days)
     assert len(site_sample("all")) == len(CASES)
+    with pytest.raises(ValueError, match="LVSFLEET_CORPUS_SEED"):
+        site_sample("today")
 
 
 def test_site_yml_stops_before_any_host(tmp_path):
     seed = os.environ.get("LVSFLEET_CORPUS_SEED") or datetime.date.today().strftime("%Y%m%d")
     sample = site_sample(seed)
-    print(f"site.yml sample: {len(sample)} of {len(CASES)} cases, LVSFLEET_CORPUS_SEED={seed}")
+    print(f"site.yml sample: {len(sample)} of {len(CASES)} cases, LVSFLEET_CORPUS_SEED={seed}")  # with -rP
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda c: (c, run_site(c, tmp_path)), sample))
     problems = []

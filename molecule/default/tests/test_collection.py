@@ -93,8 +93,10 @@ def test_built_tarball_installs_and_runs_by_fqcn(tmp_path):
     installed = collections / "ansible_collections" / "lvsfleet" / "lvs"
     assert (installed / "plugins" / "modules" / "lvs_ipvs.py").is_file()
     # At -vvv with ansible-core's own strategy: also the secret check of reload.yml's connection trace and output
-    # (test_secrets_vvv.py searches its other runs the same way).
-    p = subprocess.run([str(BIN / "ansible-playbook"), "-vvv", "-i", str(REPO / "inventory" / "lab" / "hosts.yml"),
+    # (test_secrets_vvv.py searches its other runs the same way). --diff: the preview path too, which reads the
+    # live keepalived.conf with its VRRP secret and prints a masked diff.
+    p = subprocess.run([str(BIN / "ansible-playbook"), "-vvv", "--diff",
+                        "-i", str(REPO / "inventory" / "lab" / "hosts.yml"),
                         "-e", f"lab_services_dir={REPO / 'inventory' / 'lab-services'}",  # else playbook-relative
                         str(outside / "deploy.yml")], capture_output=True, text=True, env=env, cwd=outside)
     out = p.stdout + p.stderr
@@ -104,5 +106,6 @@ def test_built_tarball_installs_and_runs_by_fqcn(tmp_path):
     assert leaks(out, lab_secrets()) == [], "the installed collection's reload.yml at -vvv printed a secret"
     # Only the installed copy can have run: the configuration above names no path in the checkout.
     assert "TASK [lvsfleet.lvs.keepalived : " in out and "[WARNING]" not in out, out[-4000:]
+    assert "TASK [lvsfleet.lvs.keepalived : Show the keepalived.conf change (secrets masked)]" in out, "no preview"
     recap = {line.split()[0]: line for line in out.splitlines() if " : ok=" in line}
     assert {"lb1", "lb2"} <= set(recap) and all("changed=0" in line for line in recap.values()), recap

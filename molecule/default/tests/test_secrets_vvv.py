@@ -33,7 +33,8 @@ INVENTORY = REPO / "inventory" / "lab" / "hosts.yml"
 RUNS = [
     # (id, playbook, extra args, strategy's environment). The quick runs use ansible-core's strategy (its -vvv
     # connection trace is searched too); site.yml the suite's; the check-mode reload too (31.6 s linear against
-    # about 8 s): its linear trace is searched in the installed collection's reload (test_collection.py).
+    # about 10 s): the preview path's linear trace is searched in the installed collection's reload, run with
+    # --diff (test_collection.py).
     ("verify", "verify.yml", [], LINEAR_ENV),
     ("site", "site.yml", [], SITE_ENV),
     ("reload-check-diff", "reload.yml", ["--check", "--diff"], ENV),
