@@ -1,6 +1,8 @@
 """Anycast directors: the BGP model, the gate's readings and verdicts, and the BIRD configuration rendered from them."""
 import importlib.machinery
 import importlib.util
+import socket
+import threading
 from pathlib import Path
 
 import jinja2
@@ -126,6 +128,59 @@ device1    Device     ---        up     07:02:45.791
 lvs_vip_203_0_113_50 Static     master4    up     07:06:09.868
 upstream   BGP        ---        start  07:06:10.237  Active        Socket: Connection refused
 """
+
+
+class FakeBird:
+    """A Unix socket that answers as BIRD's control socket does: the greeting, then one reply per command."""
+
+    def __init__(self, path, replies):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        self.sock.listen(1)
+        self.replies, self.commands = replies, []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.sendall(b"0001 BIRD 2.0.12 ready.\n")
+            stream = conn.makefile("rb")
+            self.commands.append(stream.readline().decode().rstrip("\n"))
+            conn.sendall(self.replies)
+
+
+# `show protocols` as BIRD 2.0.12 sends it (table rows after the first are continuations, an async message between).
+BIRD_SOCKET_PROTOCOLS = (b"2002-Name       Proto      Table      State  Since         Info\n"
+                         b"1002-device1    Device     ---        up     07:02:45.791\n"
+                         b" lvs_vip_203_0_113_50 Static     master4    up     07:06:09.868\n"
+                         b"+Reconfiguration in progress\n"
+                         b" upstream   BGP        ---        start  07:06:10.237  Active        Socket: Connection refused\n"
+                         b"0000 \n")
+
+
+def test_the_control_socket_reads_as_birdc_prints(tmp_path):
+    gate = gate_module()
+    bird = FakeBird(tmp_path / "bird.ctl", BIRD_SOCKET_PROTOCOLS)
+    rc, text = gate.bird_query("show protocols", path=str(tmp_path / "bird.ctl"))
+    assert rc == 0 and bird.commands == ["show protocols"]
+    assert gate.parse_protocols(text) == gate.parse_protocols(BIRDC_PROTOCOLS)
+
+
+@pytest.mark.parametrize("reply,why", [
+    (b"9001 syntax error, unexpected CF_SYM_UNDEFINED\n", "syntax error"),
+    (b"8003 No protocols match\n", "No protocols"),
+    (b"1002-device1    Device\n", "closed"),  # the reply's last line never comes
+    (b"garbage\n", "unexpected line"),
+])
+def test_a_failed_or_broken_reply_is_no_table(tmp_path, reply, why):
+    FakeBird(tmp_path / "bird.ctl", reply)
+    rc, text = gate_module().bird_query("show protocols", path=str(tmp_path / "bird.ctl"))
+    assert rc == 1 and why in text
+
+
+def test_no_bird_is_no_table(tmp_path):
+    assert gate_module().bird_query("show protocols", path=str(tmp_path / "none.ctl"))[0] == 1
 
 
 def test_birdc_protocols_are_parsed():

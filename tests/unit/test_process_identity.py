@@ -48,24 +48,41 @@ def proc(tmp_path):
 
 def test_only_the_real_keepalived_counts(proc):
     vr = load(FILES / "vip-release", "vip_release")
-    assert vr.keepalived_processes(str(proc)) == {100: ("S", 1), 101: ("S", 100)}
+    assert vr.keepalived_processes(str(proc), cgroup_fs=None) == {100: ("S", 1), 101: ("S", 100)}
+
+
+def test_on_cgroup_v2_only_the_units_own_processes_are_read(proc, tmp_path):
+    vr = load(FILES / "vip-release", "vip_release")
+    fs = tmp_path / "cgroup"
+    (fs / "system.slice" / "keepalived.service").mkdir(parents=True)
+    (fs / "cgroup.controllers").write_text("cpu memory pids\n")
+    # The kernel's list; 503 is in the cgroup but runs another binary; 500 (a user's) is not listed at all.
+    (fs / "system.slice" / "keepalived.service" / "cgroup.procs").write_text("100\n101\n503\n")
+    assert vr.keepalived_processes(str(proc), cgroup_fs=str(fs)) == {100: ("S", 1), 101: ("S", 100)}
+    # Each listed PID is still checked: a PID listed by the cgroup whose own files say otherwise does not count.
+    (fs / "system.slice" / "keepalived.service" / "cgroup.procs").write_text("500\n504\n")
+    assert vr.keepalived_processes(str(proc), cgroup_fs=str(fs)) == {}
+    # The unit not running: its cgroup is gone, and so is keepalived.
+    (fs / "system.slice" / "keepalived.service" / "cgroup.procs").unlink()
+    (fs / "system.slice" / "keepalived.service").rmdir()
+    assert vr.keepalived_processes(str(proc), cgroup_fs=str(fs)) == {}
 
 
 def test_an_upgraded_binary_still_counts(tmp_path):
     vr = load(FILES / "vip-release", "vip_release")
     fake_process(tmp_path, 7, exe="/usr/sbin/keepalived (deleted)")
-    assert vr.keepalived_processes(str(tmp_path)) == {7: ("S", 1)}
+    assert vr.keepalived_processes(str(tmp_path), cgroup_fs=None) == {7: ("S", 1)}
 
 
 def test_the_bgp_gate_counts_no_impostor_as_the_checker(proc):
     vr = load(FILES / "vip-release", "vip_release")
     gate = load(BGP / "lvsfleet-bgp-gate", "bgp_gate")
-    assert gate.checker_running(vr.keepalived_processes(str(proc))) is True
+    assert gate.checker_running(vr.keepalived_processes(str(proc), cgroup_fs=None)) is True
     # An impostor pair: a user's "keepalived" and its child named keepalived: not the checker.
     fake = proc.parent / "fake"
     fake_process(fake, 600, uid="1000", cgroup="0::/user.slice/user-1000.slice/session-3.scope\n")
     fake_process(fake, 601, ppid=600, uid="1000", cgroup="0::/user.slice/user-1000.slice/session-3.scope\n")
-    assert gate.checker_running(vr.keepalived_processes(str(fake))) is False
+    assert gate.checker_running(vr.keepalived_processes(str(fake), cgroup_fs=None)) is False
 
 
 # ---------------------------------------------------------------- root writes only into root's directories
