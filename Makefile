@@ -175,7 +175,8 @@ molecule: setup
 
 # `make test`: lint and the unit tests (side by side, each one's output kept together) run at the lowest CPU
 # priority while the lab boots and converges for the first time, then the lab tests; each stage timed into $(TIMES)
-# and reported at the end (pass or fail). SCENARIO=name runs that one molecule scenario instead, from the converged snapshot (see `scenario`).
+# and reported at the end (pass or fail). SCENARIO=name runs that one molecule scenario instead, from the converged
+# snapshot (see `scenario`).
 ifdef SCENARIO
 test: scenario
 else

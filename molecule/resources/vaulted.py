@@ -79,15 +79,16 @@ def summary(stdout: str, stderr: str) -> str:
 def main(argv: list[str]) -> int:
     p = subprocess.run(argv, capture_output=True, text=True)
     out = p.stdout + p.stderr
-    found = leaks(out)
+    secrets = lab_secrets()
+    found = leaks(out, secrets)
     shown = summary(p.stdout, p.stderr)
-    for plain in lab_secrets().values():  # a leak is named below, never shown
+    for plain in secrets.values():  # a leak is named below, never shown
         shown = shown.replace(plain, "<secret>")
     print(shown)
     if found:
         print(f"secrets: the output of {' '.join(argv[:2])}... shows {', '.join(found)}", file=sys.stderr)
         return 1
-    print(f"secrets: none of {len(lab_secrets())} vaulted values in {len(out.splitlines())} lines of output")
+    print(f"secrets: none of {len(secrets)} vaulted values in {len(out.splitlines())} lines of output")
     return p.returncode
 
 
