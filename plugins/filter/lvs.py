@@ -324,6 +324,15 @@ def _peel(items: list, check, leave_out) -> list:
             leave_out(kept.pop(lo - 1), message)
 
 
+def _without_lone_sync_groups(instances: list) -> list:
+    """Copies of the instances, sync_group removed where it names no other of them."""
+    out = json.loads(json.dumps(instances))
+    for vi in out:
+        if vi.get("sync_group") and sum(o.get("sync_group") == vi["sync_group"] for o in out) == 1:
+            del vi["sync_group"]
+    return out
+
+
 def adopt_checked(merged: dict) -> dict:
     """Partial adoption: what the model refuses is left out, one item at a time, each with a report entry (where
     keepalived read it, why lvsfleet refuses it); the rest is kept. Strings holding template markers are refused
@@ -331,6 +340,14 @@ def adopt_checked(merged: dict) -> dict:
     where = merged.get("where") or {}
     report, left = merged["report"], []
     counts = {k: len(merged[k]) for k in ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts")}
+    # Blocks the adopter itself could not carry (reported where it read them) count as left out too.
+    kinds = {"service": "lvs_services", "vrrp_instance": "lvs_vrrp_instances", "script": "lvs_vrrp_scripts"}
+    for kind, label, at, why in merged.get("dropped", []):
+        counts[kinds[kind]] += 1
+        left.append(f"{kind} {label}")
+        report.append({"where": at, "block": f"{kind} {label}", "directive": "left out",
+                       "reason": f"lvsfleet cannot carry it: {why}. keepalived runs it; adopt it by hand in a form "
+                                 f"the model accepts, or keep it outside lvsfleet"})
 
     def leave_out(kind):
         def out(item, why):
@@ -369,9 +386,18 @@ def adopt_checked(merged: dict) -> dict:
     services = _peel(untemplated(merged["lvs_services"], "service"), model.normalize_services, leave_out("service"))
     directors = {h: hv.get("lvs_vrrp_unicast_ip") for h, hv in merged["host_vars"].items()}
     instances = _peel(untemplated(merged["lvs_vrrp_instances"], "vrrp_instance"),
-                      lambda vis: model.normalize_vrrp_instances(json.loads(json.dumps(vis)), directors,
+                      lambda vis: model.normalize_vrrp_instances(_without_lone_sync_groups(vis), directors,
                                                                  scripts=scripts),
                       leave_out("vrrp_instance"))
+    # A sync group whose other members were left out holds one instance: that syncs nothing, and keepalived's
+    # --config-test refuses it ("has only 1 virtual router(s)"), so the instance is adopted without it.
+    lone = [vi for vi, kept in zip(instances, _without_lone_sync_groups(instances)) if "sync_group" not in kept
+            and "sync_group" in vi]
+    for vi in lone:
+        report.append({"where": where.get(f"vrrp_instance {vi['name']}", "-"), "block": f"vrrp_instance {vi['name']}",
+                       "directive": f"sync_group {vi['sync_group']}", "reason": "the group's other instances were left "
+                       "out; a sync group of one syncs nothing: adopted without it"})
+    instances = _without_lone_sync_groups(instances)
     # Services whose VIP no kept instance holds (or that name a left-out instance) go too.
     services = _peel(services, lambda svcs: model.normalize_vrrp_instances(
         json.loads(json.dumps(instances)), directors, scripts=scripts, services=model.normalize_services(svcs)),

@@ -280,3 +280,70 @@ def test_no_secret_reaches_the_report():
     report = repr(inv["report"])
     assert "LongSecr" not in report and "S3cret" not in report, report
     assert any(r["directive"].startswith("auth_pass ****") for r in inv["report"])
+
+
+# ---------------------------------------------------------------- found by the public corpus's round trip
+def test_nopreempt_and_alpha_ignore_their_values_as_keepalived_does():
+    # vrrp_parser.c vrrp_nopreempt_handler and check_parser.c vs_alpha_handler read no argument
+    inv = adopt_text(vrrp(extra="    nopreempt 1"))
+    assert inv["lvs_vrrp_instances"][0]["nopreempt"] is True and "ignores the value '1'" in reasons(inv)
+    inv = adopt_text(vrrp(extra="    nopreempt\n    preempt"))  # vrrp_preempt_handler clears it again
+    assert "nopreempt" not in inv["lvs_vrrp_instances"][0]
+    svc = service(vs(extra="    protocol TCP\n    alpha 1\n    omega off"))
+    assert svc["alpha"] is True and svc["omega"] is True
+
+
+TWO_SCRIPTS = """virtual_server 192.0.2.10 80 {{
+    delay_loop 6
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 203.0.113.21 80 {{
+        MISC_CHECK {{
+            misc_path "/usr/local/bin/probe -h {first} -p 80"
+            misc_timeout 4
+        }}
+    }}
+    real_server 203.0.113.22 80 {{
+        MISC_CHECK {{
+            misc_path "/usr/local/bin/probe -h {second} -p 80"
+            misc_timeout 4
+        }}
+    }}
+}}
+"""
+
+
+def test_scripts_that_name_their_own_real_server_check_each_server():
+    from test_keepalived_adopt import render
+    inv = adopt_text(vrrp() + TWO_SCRIPTS.format(first="203.0.113.21", second="203.0.113.22"))
+    hc = inv["lvs_services"][0]["health_check"]
+    assert hc["script"] == ["/usr/local/bin/probe", "-h", "%RS_ADDRESS%", "-p", "%RS_PORT%"], hc
+    text = render(inv)
+    assert 'misc_path "/usr/local/bin/probe -h 203.0.113.21 -p 80"' in text
+    assert 'misc_path "/usr/local/bin/probe -h 203.0.113.22 -p 80"' in text
+    assert "names that server" in reasons(inv)
+
+
+def test_a_script_that_probes_another_server_is_never_given_to_every_server():
+    inv = adopt_text(vrrp() + TWO_SCRIPTS.format(first="203.0.113.21", second="198.51.100.99"))
+    assert inv["lvs_services"] == [] and inv["left_out"] == ["service tcp-192.0.2.10-80"]
+    assert inv["summary"].startswith("adopted 0 of 1 services")
+    assert "would probe another server" in reasons(inv)
+
+
+def test_blocks_the_adopter_cannot_carry_count_as_left_out_with_their_line():
+    text = vrrp() + "virtual_server 192.0.2.10 80 {\n    protocol TCP\n}\n" + vs(port=81, kind="NAT")
+    inv = adopt_text(text)
+    assert inv["summary"].startswith("adopted 1 of 2 services") and inv["left_out"] == ["service 192.0.2.10 80"]
+    (entry,) = [r for r in inv["report"] if r["directive"] == "left out"]
+    assert entry["where"].endswith(":16") and "empty IPVS service" in entry["reason"], entry
+
+
+def test_a_sync_group_left_with_one_instance_is_adopted_without_it():
+    text = ("vrrp_sync_group G {\n    group {\n        VI_1\n        VI_2\n    }\n}\n" + vrrp()
+            + vrrp(extra="    track_script {\n        missing_script\n    }").replace("VI_1", "VI_2")
+            .replace("router_id 51", "router_id 52").replace("192.0.2.10", "192.0.2.20"))
+    inv = adopt_text(text)
+    assert [vi["name"] for vi in inv["lvs_vrrp_instances"]] == ["VI_1"] and inv["left_out"] == ["vrrp_instance VI_2"]
+    assert "sync_group" not in inv["lvs_vrrp_instances"][0] and "a sync group of one" in reasons(inv)

@@ -28,7 +28,10 @@ BASE = {
     "vrrp": [{"name": "VI_1", "interface": "lan0", "virtual_router_id": 51, "priorities": {"lb1": 150, "lb2": 100},
               "virtual_ipaddresses": ["198.51.100.10/24", "198.51.100.21"], "track_interfaces": ["lan1"],
               "track_scripts": ["chk_ipvs"], "sync_group": "G1", "auth_pass": "s3cret",
-              "unicast_peers": ["198.51.100.11", "198.51.100.12"], "lvs_sync_daemon": {"interface": "lan0"}}],
+              "unicast_peers": ["198.51.100.11", "198.51.100.12"], "lvs_sync_daemon": {"interface": "lan0"}},
+             # G1's second member: keepalived refuses a sync group of one
+             {"name": "VI_2", "interface": "lan0", "virtual_router_id": 52, "priorities": {"lb1": 150, "lb2": 100},
+              "virtual_ipaddresses": ["198.51.100.70/24"], "sync_group": "G1"}],
     "services": [
         {"name": "web", "vip": "198.51.100.10", "port": 80, "persistence": {"timeout": 60, "netmask": 24},
          "sorry_server": {"address": "203.0.113.99"},
@@ -96,7 +99,7 @@ FIELDS = {
     "vrrp.name": (at("vrrp", 0, "name"), "VI_placeholder", str),
     "vrrp.interface": (at("vrrp", 0, "interface"), "ifplaceholder", str),
     "vrrp.track_interfaces": (at("vrrp", 0, "track_interfaces", 0), "trkplaceholder", str),
-    "vrrp.sync_group": (at("vrrp", 0, "sync_group"), "SG_placeholder", str),
+    "vrrp.sync_group": (both(at("vrrp", 0, "sync_group"), at("vrrp", 1, "sync_group")), "SG_placeholder", str),
     "vrrp.auth_pass": (at("vrrp", 0, "auth_pass"), "pwplace", str),
     "vrrp.unicast_peers": (at("vrrp", 0, "unicast_peers", 1), "198.51.100.13", address),
     "vrrp.virtual_ipaddresses": (at("vrrp", 0, "virtual_ipaddresses", 1), "198.51.100.21", interface),

@@ -121,12 +121,21 @@ class _Adopter:
         self.strict = False  # global_defs vrrp_strict: keepalived drops VRRP authentication
         self.unicast_src: str | None = None  # the first instance's unicast_src_ip (lvs_vrrp_unicast_ip)
         self.where: dict[str, str] = {}  # "service NAME" / "vrrp_instance NAME" / "script NAME" -> file:line
+        # Blocks keepalived runs that the adopter itself leaves out: (kind, label, file:line, why). They count in
+        # the summary's totals, its "need a decision" list and the report's "left out" entries like the model's
+        # refusals.
+        self.dropped: list[tuple[str, str, str, str]] = []
 
     # ------------------------------------------------------------ report
     def skip(self, node: Node, context: str, reason: str) -> None:
         words = [node.keyword] + (["****"] if node.keyword == "auth_pass" else node.args)
         self.report.append({"where": _where(node), "block": context, "directive": masked(" ".join(words))
                             + (" {...}" if node.children else ""), "reason": reason})
+
+    def drop(self, node: Node, kind: str, context: str, reason: str) -> None:
+        """A whole service, instance or script keepalived runs is left out: reported, and counted as left out."""
+        self.skip(node, context, reason)
+        self.dropped.append((kind, " ".join(node.args) or "?", _where(node), reason))
 
     def leftovers(self, nodes, context: str, known: set[str], reason: str = "not an lvsfleet setting") -> None:
         for n in nodes or []:
@@ -172,7 +181,8 @@ class _Adopter:
     def named(self, node: Node) -> bool:
         """A block named by exactly one word (vrrp_script, vrrp_instance); reported otherwise."""
         if len(node.args) != 1:
-            self.skip(node, "top level", f"a {node.keyword} needs exactly one name")
+            self.drop(node, "script" if node.keyword == "vrrp_script" else node.keyword, "top level",
+                      f"a {node.keyword} needs exactly one name")
         return len(node.args) == 1
 
     def do_vrrp_script(self, node: Node) -> None:
@@ -193,7 +203,7 @@ class _Adopter:
         sc.setdefault("fall", KA_SCRIPT_FALL)
         sc.setdefault("rise", KA_SCRIPT_RISE)
         if "script" not in sc:
-            self.skip(node, "top level", "a vrrp_script without a script line")
+            self.drop(node, "script", "top level", "a vrrp_script without a script line")
             return
         self.where["script " + sc["name"]] = _where(node)
         self.scripts.append(sc)
@@ -237,8 +247,14 @@ class _Adopter:
                 state = one
             elif k == "strict_mode" and (not a or a[0].lower() in ("on", "true", "yes", "off", "false", "no")):
                 strict = not a or a[0].lower() in ("on", "true", "yes")
-            elif k == "nopreempt" and not a:
+            elif k == "nopreempt":
                 vi["nopreempt"] = True
+                if a:  # vrrp_parser.c vrrp_nopreempt_handler sets the flag and reads no argument
+                    self.skip(n, ctx, f"keepalived ignores the value {' '.join(a)!r} of nopreempt and does not "
+                              f"preempt: adopted as nopreempt")
+            elif k == "preempt":  # vrrp_parser.c vrrp_preempt_handler ("backwards compatibility") clears it
+                vi.pop("nopreempt", None)
+                self.skip(n, ctx, "keepalived's old 'preempt' clears an earlier nopreempt: adopted so (preempting)")
             elif k == "authentication" and n.children is not None:
                 self.auth(n, ctx, vi)
             elif k == "unicast_src_ip" and one:
@@ -290,6 +306,8 @@ class _Adopter:
                       f"authentication (\"Strict mode does not support authentication. Ignoring.\", vrrp.c "
                       f"vrrp_complete_instance): adopted without auth_pass")
         if vi.pop("_refused", False):
+            self.dropped.append(("vrrp_instance", vi["name"], _where(node), "a second unicast_src_ip on this "
+                                 "director (lvsfleet has one unicast source per director)"))
             return
         vi["virtual_ipaddresses"] = advertised + excluded
         if advertised and len(advertised) != 1:
@@ -382,7 +400,8 @@ class _Adopter:
             name = f"fwmark-{a[1]}"
         elif len(a) == 2 and a[0] == "group":
             if a[1] not in self.groups:
-                self.skip(node, "top level", f"virtual_server_group {a[1]} is not defined (or could not be adopted)")
+                self.drop(node, "service", "top level", f"virtual_server_group {a[1]} is not defined (or could not "
+                          f"be adopted)")
                 return
             svc["vips"], svc["port"] = self.groups[a[1]], self.group_ports.get(a[1])
             name = a[1]
@@ -390,7 +409,7 @@ class _Adopter:
             svc["vip"], svc["port"] = a[0], int(a[1])
             name = None
         else:
-            self.skip(node, "top level", "a virtual_server is ADDRESS PORT, fwmark N or group NAME")
+            self.drop(node, "service", "top level", "a virtual_server is ADDRESS PORT, fwmark N or group NAME")
             return
         delay_loop = KA_DELAY_LOOP
         hosts = None
@@ -427,8 +446,11 @@ class _Adopter:
                 svc["_inhibit_all"] = True
             elif k in ("quorum", "hysteresis") and _int(one) is not None:
                 svc[k] = int(one)
-            elif k in ("alpha", "omega", "ops") and not args:
+            elif k in ("alpha", "omega") or (k == "ops" and not args):
                 svc[k] = True
+                if args:  # check_parser.c vs_alpha_handler / omega_handler set the flag and read no argument
+                    self.skip(n, ctx, f"keepalived ignores the value {' '.join(args)!r} of {k} and turns it on: "
+                              f"adopted as {k}")
             elif k in SCHED_FLAGS and not args:
                 svc.setdefault("scheduler_flags", []).append(k)
             elif k == "sorry_server" and len(args) == 2 and _int(args[1]) is not None:
@@ -457,7 +479,8 @@ class _Adopter:
             for rs in rss:
                 rs["_inhibit"] = True
         if not rss:
-            self.skip(node, "top level", "a virtual_server without real servers (lvsfleet needs at least one)")
+            self.drop(node, "service", "top level", "a virtual_server without real servers: keepalived programs "
+                      "an empty IPVS service; lvsfleet needs at least one real server")
             return
         svc["name"] = name or f"{svc.get('protocol', 'tcp')}-{svc['vip'].replace(':', '-')}-{svc['port']}"
         if svc.get("port") is None:
@@ -469,6 +492,10 @@ class _Adopter:
             self.skip(node, "top level", "inhibit_on_failure on some real servers only: lvsfleet sets it per "
                       "service; adopted as off")
         svc["health_check"], svc["delay_loop"] = self.one_check(node, checks, rss, delay_loop)
+        if svc["health_check"] is None:  # reported per real server by one_check
+            self.dropped.append(("service", svc["name"], _where(node), "its real servers' MISC_CHECK scripts "
+                                 "differ: one script for all would probe another server"))
+            return
         self.check_path(node, svc, checks, rss)
         svc["real_servers"] = rss
         self.where["service " + svc["name"]] = _where(node)
@@ -600,10 +627,28 @@ class _Adopter:
             if t - 2 < 1:
                 self.skip(node, ctx, f"misc_timeout {t}: lvsfleet renders at least 3")
         elif kind == "custom":
-            hc["timeout"] = KA_CONNECT_TIMEOUT
-            self.skip(node, ctx, "no misc_timeout: keepalived bounds the script by delay_loop; lvsfleet sets "
-                      f"misc_timeout {KA_CONNECT_TIMEOUT + 2}")
+            hc["_misc_default"] = True  # check_misc.c: no misc_timeout bounds the script by delay_loop (one_check)
         return hc
+
+    @staticmethod
+    def own_scripts(checks, rss) -> bool:
+        """Custom checks that differ only in naming their own real server's address (and port): rewritten in
+        place to one script with %RS_ADDRESS% / %RS_PORT%. False (nothing changed) when that does not make them
+        one."""
+        if not all((c or {}).get("type") == "custom" and "script" in c for _n, c in checks):
+            return False
+        generic = []
+        for (_n, c), rs in zip(checks, rss):
+            words = []
+            for w in c["script"]:
+                w = re.sub(rf"(?<![0-9A-Za-z.:]){re.escape(rs['address'])}(?![0-9A-Za-z.:])", "%RS_ADDRESS%", w)
+                words.append("%RS_PORT%" if w == str(rs["port"]) else w)
+            generic.append(words)
+        if any(g != generic[0] for g in generic) or generic[0] == checks[0][1]["script"]:
+            return False
+        for _n, c in checks:
+            c["script"] = list(generic[0])
+        return True
 
     def check_path(self, node: Node, svc: dict, checks, rss) -> None:
         """connect_ip VIP + bindto + fwmark on every checker: lvsfleet's forwarding-path check (via: forwarding);
@@ -634,14 +679,34 @@ class _Adopter:
         def but_port(c):
             return c and {k: v for k, v in c.items() if k not in ("_port", "_fwmark")}
 
+        if any(but_port(c) != but_port(first) for _n, c in checks) and self.own_scripts(checks, rss):
+            self.skip(node, "top level", f"virtual_server {' '.join(node.args)}: each real server's MISC_CHECK "
+                      f"names that server; adopted as one script with %RS_ADDRESS% / %RS_PORT%, which lvsfleet "
+                      f"renders as each real server's own address and port")
         for n, c in checks:
-            if but_port(c) != but_port(first):
-                self.skip(n, f"virtual_server {' '.join(node.args)}", "this real server's check differs from the "
-                          "first real server's: lvsfleet runs one check per service; adopted with the first one")
+            if but_port(c) == but_port(first):
+                continue
+            if "custom" in ((c or {}).get("type"), (first or {}).get("type")) and (
+                    (c or {}).get("type") != (first or {}).get("type") or c.get("script") != first.get("script")):
+                # A script names what it probes: the first server's script would check another server.
+                self.skip(n, f"virtual_server {' '.join(node.args)}", "this real server's MISC_CHECK differs from "
+                          "the first real server's beyond naming its own address and port: lvsfleet runs one "
+                          "check per service, and the first one would probe another server; the service is "
+                          "left out")
+                return None, delay_loop
+            self.skip(n, f"virtual_server {' '.join(node.args)}", "this real server's check differs from the "
+                      "first real server's: lvsfleet runs one check per service; adopted with the first one")
         if first is None:
             return {"type": "none"}, delay_loop
         hc = dict(first)
         hc.pop("_port", None)
+        if hc.pop("_misc_default", False):
+            # check_misc.c: without misc_timeout the script may run for delay_loop; lvsfleet renders the check's
+            # timeout + 2 as misc_timeout, so delay_loop - 2 renders the same bound.
+            hc["timeout"] = max(delay_loop - 2, 1)
+            if delay_loop < 3:
+                self.skip(node, "top level", f"virtual_server {' '.join(node.args)}: no misc_timeout, so keepalived "
+                          f"bounds the script by delay_loop {delay_loop}; lvsfleet renders at least misc_timeout 3")
         probed = [(c or {}).get("_port", rs["port"]) for c, rs in zip(kinds, rss)]
         if probed != [rs["port"] for rs in rss]:
             if len(set(probed)) == 1:
@@ -657,6 +722,17 @@ class _Adopter:
 
     # ------------------------------------------------------------ result
     def result(self) -> dict:
+        members: dict[str, list[dict]] = {}
+        for vi in self.instances:
+            if vi.get("sync_group"):
+                members.setdefault(vi["sync_group"], []).append(vi)
+        for group, (vi, *more) in members.items():
+            if not more:  # a group of one syncs nothing; lvsfleet (and keepalived's --config-test) refuse it
+                del vi["sync_group"]
+                self.report.append({"where": self.where.get("vrrp_instance " + vi["name"], "-"),
+                                    "block": f"vrrp_sync_group {group}", "directive": f"group {{ {vi['name']} }}",
+                                    "reason": "a sync group of one adopted instance syncs nothing (keepalived: "
+                                              "\"Sync group has only 1 virtual router(s)\"): adopted without it"})
         held = []
         for vi in self.instances:
             for text in vi["virtual_ipaddresses"]:
@@ -687,7 +763,7 @@ class _Adopter:
                                               "vip_holder: external (something else must hold it)"})
         return {"lvs_services": self.services, "lvs_vrrp_instances": self.instances,
                 "lvs_vrrp_scripts": self.scripts, "host_vars": self.host_vars, "group_vars": self.group_vars,
-                "report": self.report, "where": self.where}
+                "report": self.report, "where": self.where, "dropped": self.dropped}
 
 
 def _is_addr(text: str) -> bool:
@@ -721,6 +797,14 @@ def merge(per_host: dict) -> dict:
     out = {"lvs_services": base["lvs_services"], "lvs_vrrp_scripts": base["lvs_vrrp_scripts"],
            "group_vars": dict(base["group_vars"]), "host_vars": {h: per_host[h]["host_vars"] for h in hosts},
            "where": {k: f"{hosts[0]}:{v}" for k, v in (base.get("where") or {}).items()}}
+    # What the adopter left out whole: services and scripts as the first director's (the ones adopted), instances
+    # from every director.
+    dropped = {}
+    for h in hosts:
+        for kind, label, where, why in per_host[h].get("dropped", []):
+            if h == hosts[0] or kind == "vrrp_instance":
+                dropped.setdefault((kind, label), (f"{h}:{where}", why))
+    out["dropped"] = [(kind, label, where, why) for (kind, label), (where, why) in dropped.items()]
     for h in hosts[1:]:
         for key in ("lvs_services", "lvs_vrrp_scripts", "group_vars"):
             if _canon(per_host[h][key]) != _canon(base[key]):
@@ -805,23 +889,34 @@ def meaning(nodes: list[Node]) -> dict:
         if n.keyword == "virtual_server_group" and n.children is not None:
             groups[n.args[0]] = sorted((_canon_addr(m.keyword), m.args[0] if m.args else "") for m in n.children)
     out = {"instances": {}, "services": {}}
+    strict_all = any(c.keyword == "vrrp_strict" for n in nodes if n.keyword == "global_defs" and n.children
+                     for c in n.children)
     for n in nodes:
         if n.keyword == "vrrp_instance" and n.children is not None:
+            strict = strict_all
             vi = {"vips": [], "interface": None, "virtual_router_id": None, "priority": None,
                   "advert_int": str(KA_ADVERT_INT), "auth": None, "advertised": []}
             for c in n.children:
                 if c.keyword in ("interface", "virtual_router_id", "priority", "advert_int") and c.args:
                     vi[c.keyword] = c.args[0]
-                elif c.keyword == "nopreempt":
+                elif c.keyword == "nopreempt":  # vrrp_parser.c vrrp_nopreempt_handler: any argument ignored
                     vi["nopreempt"] = True
+                elif c.keyword == "preempt":  # vrrp_preempt_handler, "backwards compatibility": clears it
+                    vi.pop("nopreempt", None)
+                elif c.keyword == "strict_mode":
+                    strict = not c.args or c.args[0].lower() in ("on", "true", "yes")
                 elif c.keyword == "authentication" and c.children:
-                    vi["auth"] = sorted((x.keyword, " ".join(x.args)) for x in c.children)
+                    # vrrp_auth_pass_handler keeps the first word's first 8 characters
+                    vi["auth"] = sorted((x.keyword, x.args[0][:AUTH_PASS_MAX] if x.keyword == "auth_pass" and x.args
+                                         else " ".join(x.args)) for x in c.children)
                 elif c.keyword in ("virtual_ipaddress", "virtual_ipaddress_excluded") and c.children:
                     for v in c.children:
                         vi["vips"].append(_canon_iface(v.keyword))
                         if c.keyword == "virtual_ipaddress":
                             vi["advertised"].append(_canon_iface(v.keyword))
             vi["vips"].sort()
+            if strict:  # vrrp.c vrrp_complete_instance: "Strict mode does not support authentication. Ignoring."
+                vi["auth"] = None
             out["instances"][n.args[0]] = vi
         elif n.keyword == "virtual_server" and n.children is not None:
             a = n.args
@@ -862,7 +957,7 @@ def meaning(nodes: list[Node]) -> dict:
                 elif c.keyword in SCHED_FLAGS + ("alpha", "omega", "ops"):
                     svc[c.keyword] = True
                 elif c.keyword == "real_server" and c.children is not None:
-                    port = c.args[1] if len(c.args) > 1 else ""
+                    port = c.args[1] if len(c.args) > 1 else "0"  # no port: 0 (a fwmark service's real server)
                     svc["real_servers"][(_canon_addr(c.args[0]), port)] = _rs_meaning(c, vhost, delay_loop)
             svc.setdefault("quorum", "1")
             svc.setdefault("hysteresis", "0")
@@ -921,6 +1016,7 @@ def _rs_meaning(node: Node, vhost, delay_loop: str = str(KA_DELAY_LOOP)) -> dict
                     chk[k] = " ".join(x.args)
             if kind == "MISC_CHECK":
                 chk.pop("connect_port", None)
+                chk.setdefault("misc_timeout", delay_loop)  # keepalived.conf(5): misc_timeout defaults to delay_loop
             if kind in ("HTTP_GET", "SSL_GET") and vhost:
                 chk.setdefault("virtualhost", vhost)
             rs["check"] = chk

@@ -831,6 +831,18 @@ def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instanc
                 "id": _int(f"{label}.lvs_sync_daemon", sd.get("id", n["virtual_router_id"]), 0, 255, "id")}
         n["unicast"] = _unicast(label, vi.get("unicast_peers"), n, directors)
         out.append(n)
+    for host in sorted({h for n in out for h in n["priorities"]}):
+        members: dict[str, list[str]] = {}
+        for n in out:
+            if n.get("sync_group") and host in n["priorities"]:
+                members.setdefault(n["sync_group"], []).append(n["name"])
+        for group, names in sorted(members.items()):
+            if len(names) == 1:
+                i = [n["name"] for n in out].index(names[0])
+                raise ModelError(f"{var}[{i}] ({names[0]}).sync_group: {group} holds only {names[0]} on director "
+                                 f"{host}; keepalived 2.2.7 refuses a sync group of one instance (--config-test: "
+                                 f"\"Sync group {group} has only 1 virtual router(s)\"): add its other instance "
+                                 f"or remove sync_group")
     daemons = [n["name"] for n in out if n.get("lvs_sync_daemon")]
     if len(daemons) > 1:
         raise ModelError(f"{var}: lvs_sync_daemon is set on {' and '.join(daemons)}; keepalived runs one "
