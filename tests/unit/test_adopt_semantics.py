@@ -347,3 +347,90 @@ def test_a_sync_group_left_with_one_instance_is_adopted_without_it():
     inv = adopt_text(text)
     assert [vi["name"] for vi in inv["lvs_vrrp_instances"]] == ["VI_1"] and inv["left_out"] == ["vrrp_instance VI_2"]
     assert "sync_group" not in inv["lvs_vrrp_instances"][0] and "a sync group of one" in reasons(inv)
+
+
+HOSTILE = """vrrp_script chk {
+    script "/usr/bin/check {{ lookup('pipe', 'touch CANARY') }}"
+    interval 2
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    authentication {
+        auth_type PASS
+        auth_pass "{%raw%}"
+    }
+    track_script {
+        chk
+    }
+    notify "/usr/bin/notify {# x #}"
+    virtual_ipaddress {
+        192.0.2.10/24
+    }
+}
+virtual_server 192.0.2.10 80 {
+    protocol TCP
+    lb_kind DR
+    real_server 203.0.113.21 80 {
+        MISC_CHECK {
+            misc_path "/usr/bin/probe --password={{lookup('pipe','touch CANARY')}} -p S3cret"
+            misc_timeout 3
+        }
+    }
+}
+virtual_server 192.0.2.10 81 {
+    protocol TCP
+    lb_kind NAT
+    real_server 203.0.113.21 8081 {
+        TCP_CHECK {
+            connect_ip 192.0.2.10
+            bindto "{{lookup('pipe','touch CANARY')}}"
+            fwmark 7
+        }
+    }
+}
+"""
+
+
+def test_the_written_inventory_templates_without_running_anything(tmp_path):
+    """adopt.yml's files, loaded by Ansible as an inventory and every variable of every host templated: text read
+    from a director never runs on the controller (CANARY would be created), and what was adopted is there."""
+    import json
+    import subprocess
+
+    import yaml
+    from conftest import tool
+
+    from ansible_collections.lvsfleet.lvs.plugins.filter.lvs import lvs_adopt_files
+    inv = adopt_text(HOSTILE.replace("CANARY", str(tmp_path / "canary")))
+    files = dict(lvs_adopt_files(inv, {HOST: {"ansible_host": "192.0.2.1"}}))
+    out = tmp_path / "adopted"
+    for name, text in files.items():
+        path = out / ("group_vars/directors/vault.yml" if name == "secrets" else name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(text))
+    listed = subprocess.run([tool("ansible-inventory"), "-i", str(out), "--list"], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+
+    def every_variable_templated():
+        run = subprocess.run(
+            [tool("ansible"), "-i", str(out), "directors", "-m", "ansible.builtin.debug", "-a",
+             "msg={{ hostvars[inventory_hostname] | dict2items | rejectattr('key', 'in', ['hostvars', 'groups']) "
+             "| items2dict | to_json }}"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr
+        return json.loads(json.loads(run.stdout.split(" => ", 1)[1])["msg"])
+
+    hostvars = every_variable_templated()
+    assert not (tmp_path / "canary").exists()
+    assert [s["port"] for s in hostvars["lvs_services"]] == [80] or hostvars["lvs_services"] == []
+    assert "{{" not in json.dumps(hostvars) and "{%" not in json.dumps(hostvars)
+    assert yaml.safe_load((out / "adopt-report.txt").read_text())["adopt_left_out"], "the hostile items are named"
+    # The same run notices a template that did get through: one written by hand here runs.
+    with open(out / "group_vars/directors/lvsfleet.yml", "a") as fh:
+        fh.write(f"lvs_probe: \"{{{{ lookup('pipe', 'touch {tmp_path / 'canary'}') }}}}\"\n")
+    every_variable_templated()
+    assert (tmp_path / "canary").exists()

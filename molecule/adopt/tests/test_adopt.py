@@ -1,5 +1,7 @@
-"""Adopting the hand-built director pair (converge.yml): adopt.yml writes an inventory; reload.yml with it, under
-load, changes nothing in the kernel, moves no VIP and drops no request; a second reload changes nothing."""
+"""Adopting the hand-built director pair (converge.yml): adopt.yml writes an inventory of what the model takes and
+names, with file:line, the two items it does not (a PATH-relative check script, a port-0 service), and fails
+without adopt_partial; reload.yml with the partial inventory, under load, removes exactly the left-out service from
+the kernel, moves no VIP and drops no request; a second reload changes nothing."""
 import subprocess
 import sys
 import time
@@ -16,6 +18,12 @@ LAB_INVENTORY = REPO / "inventory" / "lab"
 CONNECTION = LAB_INVENTORY / "group_vars" / "all" / "connection.yml"
 ADOPTED = STATE / "adopted"
 VIP = "198.51.100.10"
+LEFT_OUT = ["script chk_keepalived", "service tcp-198.51.100.10-0"]
+
+
+def without_left_out(saved_table: str) -> list[str]:
+    """ipvsadm-save -n's lines without the port-0 service the adoption left out."""
+    return [line for line in saved_table.splitlines() if f"{VIP}:0 " not in line]
 
 
 def run(*argv: str) -> tuple[int, str, float]:
@@ -40,7 +48,9 @@ def test_adopt_writes_an_inventory_and_reports_what_it_left():
     rc, out, took = run("-i", str(LAB_INVENTORY / "hosts.yml"), str(REPO / "playbooks" / "adopt.yml"),
                         "-e", f"adopt_dir={ADOPTED}", "-e", "adopt_vault_id=lab")
     record("adopt_playbook", file="adopt.json", playbook_s=took)
-    assert rc == 0, out[-3000:]
+    # Partial: everything is written, the two items are named, and the run fails unless adopt_partial=true.
+    assert rc != 0 and "adopted 1 of 2 services, 1 of 1 VRRP instances, 0 of 1 scripts; 2 item(s) need a " \
+        "decision" in out and "adopt_partial=true" in out, out[-3000:]
     assert "hand1234" not in out, "the VRRP password was printed"
     group = yaml.safe_load((ADOPTED / "group_vars" / "directors" / "lvsfleet.yml").read_text())
     (vi,) = group["lvs_vrrp_instances"]
@@ -53,10 +63,15 @@ def test_adopt_writes_an_inventory_and_reports_what_it_left():
     assert svc["health_check"]["type"] == "http"
     vault = (ADOPTED / "group_vars" / "directors" / "vault.yml").read_text()
     assert vault.startswith("$ANSIBLE_VAULT;1.2;AES256;lab") and "hand1234" not in vault
-    report = yaml.safe_load((ADOPTED / "adopt-report.txt").read_text())["adopt_report"]
+    written = yaml.safe_load((ADOPTED / "adopt-report.txt").read_text())
+    report = written["adopt_report"]
     # lvsfleet writes its own global_defs: router_id, script security and user are reported as replaced
-    assert {r["directive"].split()[0] for r in report} == {"router_id", "enable_script_security", "script_user"}, \
-        report
+    assert {r["directive"].split()[0] for r in report} == {"router_id", "enable_script_security", "script_user",
+                                                           "left"}, report
+    assert written["adopt_left_out"] == LEFT_OUT
+    left = sorted((r["block"], r["where"]) for r in report if r["directive"] == "left out")
+    assert left == [("script chk_keepalived", "lb1:/etc/keepalived/keepalived.conf:58"),
+                    ("service tcp-198.51.100.10-0", "lb1:/etc/keepalived/keepalived.conf:64")], left
     hosts = yaml.safe_load((ADOPTED / "hosts.yml").read_text())["all"]["children"]["directors"]["hosts"]
     assert sorted(hosts) == ["lb1", "lb2"]
 
@@ -76,7 +91,9 @@ def test_reload_with_the_adopted_inventory_under_load_changes_nothing_and_drops_
                "requests", "ok", "failed", "errors", "longest_gap_s", "p99_ms", "rps")})
     assert rc == 0, out[-3000:]
     assert result["failed"] == 0 and result["requests"] >= 5000, result
-    assert {h: saved(h) for h in ("lb1", "lb2")} == before, "the reload changed the IPVS table"
+    assert f"-A -t {VIP}:0 " in before["lb1"], "the hand-built pair ran the port-0 service"
+    assert {h: saved(h).splitlines() for h in ("lb1", "lb2")} == {h: without_left_out(t) for h, t in before.items()}, \
+        "the reload changed the IPVS table beyond removing the left-out service"
     # no VRRP transition: lb1 held the VIP in every sample, lb2 in none
     assert samples["lb1"] and holders["lb1"] == len(samples["lb1"]) and holders["lb2"] == 0, holders
     conf = lab_host("lb1").check_output("cat /etc/keepalived/keepalived.conf")
