@@ -182,10 +182,9 @@ def test_nothing_from_a_director_is_written_as_a_template():
 
 # ---------------------------------------------------------------- no crash on any input
 def corpus_texts() -> list[str]:
-    out = []
-    for p in sorted(CORPUS.rglob("*.conf")):
-        out.append(p.read_text())
-    return out
+    """The project's corpus and the public one (real operators' files): every file, included ones too."""
+    public = Path(__file__).resolve().parent / "keepalived_corpus_public"
+    return [p.read_text() for root in (CORPUS, public) for p in sorted(root.rglob("*.conf"))]
 
 
 TEXTS = corpus_texts()

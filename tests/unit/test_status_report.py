@@ -7,6 +7,7 @@ from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import statu
 
 EVENT = ('v=1 ts=2026-11-25T10:31:53.123Z director=lb1 event=reload result=ok by=ops services=~web '
          'generation=0123456789abcdef')
+NOW = 1795602773.0  # a minute after EVENT
 
 
 def view(vrrp="MASTER", held=True, rs2_up=True, keepalived=True, drift=False, reload_ok=True):
@@ -27,7 +28,7 @@ IPVS = [{"protocol": "tcp", "vip": "198.51.100.10", "port": 80, "fwmark": None,
 
 def test_a_healthy_pair():
     rep = status.report({"lb1": {"view": view(), "ipvs": IPVS, "events": [EVENT, "garbage line"]},
-                         "lb2": {"view": view("BACKUP", held=False), "ipvs": IPVS, "events": []}}, now=0)
+                         "lb2": {"view": view("BACKUP", held=False), "ipvs": IPVS, "events": []}}, now=NOW)
     assert rep["problems"] == []
     assert rep["vips"] == [{"vip": "198.51.100.10", "vrrp_instance": "VI_LAB", "holders": ["lb1"], "state": "ok"}]
     rs1 = rep["services"][0]["real_servers"][0]
@@ -87,3 +88,15 @@ def test_the_page_is_one_file_with_everything_escaped():
 @pytest.mark.parametrize("line", ["", "v=2 ts=x event=y", "v=1 event=reload", 'v=1 ts=a event=b by="unterminated'])
 def test_lines_that_are_not_events_are_left_out(line):
     assert status.parse_event(line) is None
+
+
+def test_an_event_is_the_director_s_it_was_read_from_and_never_from_the_future():
+    """Forged lines (any local user can log as lvsfleet-event; status.yml reads only root's, _UID=0): a line
+    naming another director counts for the one it was read from, one dated ahead is dropped."""
+    forged = EVENT.replace("director=lb1", "director=lb2").replace("2026-11-25T10:31", "2031-01-01T00:00")
+    claims_lb1 = EVENT.replace("by=ops", "by=intruder")
+    rep = status.report({"lb1": {"view": view(), "events": [forged, EVENT]},
+                         "lb2": {"view": view("BACKUP", held=False), "events": [claims_lb1]}}, now=NOW)
+    assert [(e["director"], e["by"]) for e in rep["events"]] == [("lb1", "ops"), ("lb2", "intruder")]
+    assert status._when("2026-11-25T10:31:53.123Z") == 1795602713.123
+    assert status._when("2026-13-40T99:00:00Z") is None and status._when("yesterday") is None

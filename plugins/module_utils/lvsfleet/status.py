@@ -11,6 +11,7 @@ Standard library only; every value from a director or the inventory is escaped o
 """
 from __future__ import annotations
 
+import calendar
 import html
 import re
 import time
@@ -28,6 +29,22 @@ def parse_event(text: str) -> dict | None:
         out[m.group(1)] = re.sub(r"\\(.)", r"\1", m.group(3)) if m.group(3) is not None else m.group(2)
         i = m.end()
     return out if out.get("v") == "1" and "ts" in out and "event" in out else None
+
+
+# A clock a little ahead of the controller's still counts; an event further in the future is forged or the
+# director's clock is wrong, and would push real events off the page.
+FUTURE_SLACK = 300
+
+
+def _when(stamp: str) -> float | None:
+    """An event's ts (YYYY-MM-DDTHH:MM:SS.mmmZ, UTC) as epoch seconds; None when it is not one."""
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{3}))?Z", stamp)
+    if not m:
+        return None
+    try:
+        return calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) + int(m.group(2) or 0) / 1000
+    except ValueError:
+        return None
 
 
 def _connections(ipvs: list) -> dict:
@@ -74,9 +91,13 @@ def report(readings: dict, now: float | None = None, events: int = 20) -> dict:
             active, inactive = conns.get(key, {}).get((rs["real_server"], rs["real_port"]), (None, None))
             row["by_director"][name] = {"up": rs["up"], "weight": rs["weight"], "active": active,
                                         "inactive": inactive}
+        # The events are root's (status.yml reads the journal's _UID=0 lines only); each is the director's it
+        # was read from, whatever the line says, and one dated after now is dropped.
         for text in r.get("events") or []:
             ev = parse_event(text)
-            if ev:
+            when = _when(ev["ts"]) if ev else None
+            if when is not None and when <= now + FUTURE_SLACK:
+                ev["director"] = name
                 log.append(ev)
     for v in vips.values():
         v["state"] = {0: "none", 1: "ok"}.get(len(v["holders"]), "split")
