@@ -47,8 +47,11 @@ class ActionModule(ActionBase):
                 self._fixup_perms2([shell.tmpdir] + [a["src"] for a in second_args])
                 second = self._execute_module(MODULE, module_args=dict(common, files=second_args),
                                               task_vars=task_vars)
-                if second.get("failed"):
-                    return dict(result, **second)
+                if second.get("failed"):  # what the first call fixed (attributes) counts as changed too
+                    replaced = second.get("updated", [])
+                    attrs_only = [d for d in first.get("updated", []) if d not in needs]
+                    return dict(result, **dict(second, changed=bool(replaced or attrs_only),
+                                               updated=attrs_only + replaced))
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
 

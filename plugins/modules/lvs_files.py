@@ -16,6 +16,9 @@ description:
     owner, group and mode where only those differ. Only files whose content differs are sent, and they are moved
     into place atomically in a second call.
   - On a host that already has every file, this costs one module call, where a C(copy) loop costs two per file.
+  - The second call checks every transferred copy against its checksum and stages every file beside its
+    destination before it replaces any, so a bad copy or a full disk replaces nothing. When a replacement fails
+    after others were made, the failure reports C(changed) with the files already replaced in C(updated).
   - With C(--diff) the content change of each differing file is shown, as C(copy) shows it.
   - The host side, run by the action plugin of the same name, takes O(files) with each item's C(checksum) (and,
     in the second call, C(src)) filled in.
@@ -88,6 +91,8 @@ needs_content:
 
 import hashlib
 import os
+import shutil
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -98,6 +103,43 @@ def sha1(path):
         for block in iter(lambda: f.read(65536), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def install(module, sent, attrs):
+    """Every copy checked, then every file staged beside its destination, then each renamed into place: nothing
+    is replaced unless all can be. A rename that still fails reports what was replaced (changed)."""
+    for item in sent:
+        if sha1(item["src"]) != item["checksum"]:
+            module.fail_json(msg=f"files: {item['dest']}: the transferred copy {item['src']} does not match its "
+                                 f"checksum; nothing was replaced", changed=False, updated=[])
+    if module.check_mode:
+        return
+    staged = []
+    try:
+        for item in sent:
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(item["dest"]), prefix=".lvs_files.")
+            staged.append(tmp)
+            with os.fdopen(fd, "wb") as out, open(item["src"], "rb") as src:
+                shutil.copyfileobj(src, out)
+                out.flush()
+                os.fsync(out.fileno())
+            module.set_fs_attributes_if_different(attrs(item, tmp), True)
+    except OSError as exc:
+        for tmp in staged:
+            os.unlink(tmp)
+        module.fail_json(msg=f"files: cannot stage {item['dest']}: {exc}; nothing was replaced", changed=False,
+                         updated=[])
+    replaced = []
+    for n, (item, tmp) in enumerate(zip(sent, staged)):
+        try:
+            os.replace(tmp, item["dest"])
+        except OSError as exc:
+            for rest in staged[n:]:
+                os.unlink(rest)
+            module.fail_json(msg=f"files: cannot replace {item['dest']}: {exc}; replaced before it: "
+                                 f"{', '.join(replaced) or 'none'}", changed=bool(replaced), updated=replaced)
+        replaced.append(item["dest"])
+        os.unlink(item["src"])
 
 
 def main():
@@ -114,27 +156,27 @@ def main():
     )
     p = module.params
     updated, needs_content = [], []
+
+    def attrs(item, path):
+        return dict(path=path, owner=p["owner"], group=p["group"], mode=item.get("mode") or p["mode"],
+                    secontext=None, attributes=None)
+
+    for item in p["files"]:
+        if not os.path.isabs(item["dest"]):
+            module.fail_json(msg=f"files: dest {item['dest']!r} must be an absolute path")
+        if not item.get("checksum"):
+            module.fail_json(msg=f"files: {item['dest']}: no checksum (call the module through its action plugin)")
+    sent = [item for item in p["files"] if item.get("src")]
+    if sent:  # second call: the wanted contents are on the host
+        install(module, sent, attrs)
     for item in p["files"]:
         dest = item["dest"]
-        if not os.path.isabs(dest):
-            module.fail_json(msg=f"files: dest {dest!r} must be an absolute path")
-        if not item.get("checksum"):
-            module.fail_json(msg=f"files: {dest}: no checksum (call the module through its action plugin)")
-        attrs = dict(path=dest, owner=p["owner"], group=p["group"], mode=item.get("mode") or p["mode"],
-                     secontext=None, attributes=None)
-        if item.get("src"):  # second call: the wanted content is on the host
-            if sha1(item["src"]) != item["checksum"]:
-                module.fail_json(msg=f"files: {dest}: the transferred copy {item['src']} does not match its checksum")
-            if not module.check_mode:
-                module.atomic_move(item["src"], dest)
-                module.set_fs_attributes_if_different(attrs, True)
+        if item.get("src"):
             updated.append(dest)
-            continue
-        if not os.path.isfile(dest) or sha1(dest) != item["checksum"]:
+        elif not os.path.isfile(dest) or sha1(dest) != item["checksum"]:
             needs_content.append(dest)
             updated.append(dest)
-            continue
-        if module.set_fs_attributes_if_different(attrs, False):  # in check mode: reports without changing
+        elif module.set_fs_attributes_if_different(attrs(item, dest), False):  # check mode: reports, no change
             updated.append(dest)
     module.exit_json(changed=bool(updated), updated=updated, needs_content=needs_content)
 

@@ -88,3 +88,40 @@ def test_a_copy_that_does_not_match_its_checksum_is_not_installed(tmp_path):
     sent.write_bytes(b"tampered\n")
     out = run(tmp_path, [{"dest": str(dest), "src": str(sent), "checksum": sha1(b"new\n")}])
     assert out.get("failed") and "does not match" in out["msg"] and dest.read_bytes() == b"old\n"
+
+
+def test_one_bad_copy_replaces_nothing(tmp_path):
+    """Every transferred copy is checked before any file is replaced (a half-installed set would read as no
+    change at the next run, and its handlers would never fire)."""
+    a, b, sa, sb = tmp_path / "a", tmp_path / "b", tmp_path / "sa", tmp_path / "sb"
+    a.write_bytes(b"old a\n")
+    b.write_bytes(b"old b\n")
+    sa.write_bytes(b"new a\n")
+    sb.write_bytes(b"tampered\n")
+    out = run(tmp_path, [{"dest": str(a), "src": str(sa), "checksum": sha1(b"new a\n")},
+                         {"dest": str(b), "src": str(sb), "checksum": sha1(b"new b\n")}])
+    assert out.get("failed") and not out["changed"] and "nothing was replaced" in out["msg"], out
+    assert a.read_bytes() == b"old a\n" and b.read_bytes() == b"old b\n"
+
+
+def test_a_file_that_cannot_be_staged_replaces_nothing(tmp_path):
+    a, sa, sb = tmp_path / "a", tmp_path / "sa", tmp_path / "sb"
+    a.write_bytes(b"old a\n")
+    sa.write_bytes(b"new a\n")
+    sb.write_bytes(b"new b\n")
+    out = run(tmp_path, [{"dest": str(a), "src": str(sa), "checksum": sha1(b"new a\n")},
+                         {"dest": str(tmp_path / "gone" / "b"), "src": str(sb), "checksum": sha1(b"new b\n")}])
+    assert out.get("failed") and not out["changed"] and "nothing was replaced" in out["msg"], out
+    assert a.read_bytes() == b"old a\n" and [p.name for p in tmp_path.glob(".lvs_files.*")] == []
+
+
+def test_a_replacement_that_fails_after_others_reports_them_as_changed(tmp_path):
+    a, b, sa, sb = tmp_path / "a", tmp_path / "b", tmp_path / "sa", tmp_path / "sb"
+    a.write_bytes(b"old a\n")
+    (b / "in-the-way").mkdir(parents=True)  # a directory where the file goes: the rename fails
+    sa.write_bytes(b"new a\n")
+    sb.write_bytes(b"new b\n")
+    out = run(tmp_path, [{"dest": str(a), "src": str(sa), "checksum": sha1(b"new a\n")},
+                         {"dest": str(b), "src": str(sb), "checksum": sha1(b"new b\n")}])
+    assert out.get("failed") and out["changed"] and out["updated"] == [str(a)], out
+    assert a.read_bytes() == b"new a\n" and [p.name for p in tmp_path.glob(".lvs_files.*")] == []
