@@ -108,6 +108,15 @@ def test_bird_config_keeps_the_session_password_private():
     assert "password " in f.content_string
 
 
+def test_node_exporter_without_a_metrics_address_listens_on_loopback_only():
+    """This inventory sets no lvs_metrics_address: node_exporter (no authentication) must not answer on the
+    directors' other addresses, VIPs included."""
+    for name in DIRECTORS:
+        listening = lab_host(name).check_output("ss -Hltn sport = :9100").split()
+        assert "127.0.0.1:9100" in listening and not [w for w in listening if w.endswith(":9100")
+                                                       and w != "127.0.0.1:9100"], (name, listening)
+
+
 def test_traffic_spread_over_all_directors():
     """The demo: requests through the router, each director's share from its own IPVS counters, all answered."""
     p = subprocess.run(LAB + ["ecmp-demo", TARGET, "300"], capture_output=True, text=True, env=ENV)
