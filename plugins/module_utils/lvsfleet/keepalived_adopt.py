@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import TYPE_CHECKING
 
 from .keepalived_semantics import (ADVERT_INT as KA_ADVERT_INT, AUTH_PASS_MAX, CONNECT_TIMEOUT as KA_CONNECT_TIMEOUT,
                                    DEFAULT_FORWARDING, DEFAULT_PROTOCOL, DEFAULT_SCHEDULER, DELAY_BEFORE_RETRY,
@@ -26,10 +25,9 @@ from .keepalived_semantics import (ADVERT_INT as KA_ADVERT_INT, AUTH_PASS_MAX, C
                                    PERSISTENT_TIMEOUT, PRIORITY_DEFAULT, PRIORITY_OWNER, PROTOCOLS, RETRY,
                                    SCHEDULERS as KA_SCHEDULERS, SCRIPT_FALL as KA_SCRIPT_FALL,
                                    SCRIPT_INTERVAL as KA_SCRIPT_INTERVAL, SCRIPT_RISE as KA_SCRIPT_RISE,
-                                   WEIGHT as KA_WEIGHT, address_part)
+                                   WEIGHT as KA_WEIGHT, BLOCKS, VALUE_BLOCKS, address_part)
 
-if TYPE_CHECKING:  # only for annotations
-    from .keepalived_conf import Node
+from .keepalived_conf import Node
 
 KA_RETRY = RETRY["TCP_CHECK"]
 KA_MISC_RETRY = RETRY["MISC_CHECK"]
@@ -119,6 +117,7 @@ class _Adopter:
         self.sync_groups: dict[str, str] = {}  # instance -> group
         self.path_marks: dict[int, str] = {}  # fwmark of a forwarding-path check -> its real server's address
         self.strict = False  # global_defs vrrp_strict: keepalived drops VRRP authentication
+        self.version = 2  # global_defs vrrp_version: 3 ignores authentication
         self.unicast_src: str | None = None  # the first instance's unicast_src_ip (lvs_vrrp_unicast_ip)
         self.where: dict[str, str] = {}  # "service NAME" / "vrrp_instance NAME" / "script NAME" -> file:line
         # Blocks keepalived runs that the adopter itself leaves out: (kind, label, file:line, why). They count in
@@ -161,6 +160,10 @@ class _Adopter:
             elif n.keyword in ("vrrp_garp_master_repeat", "vrrp_garp_master_refresh") and _int(n.args[0] if n.args
                                                                                                else "") is not None:
                 self.group_vars["keepalived_" + n.keyword[5:]] = int(n.args[0])
+            elif n.keyword == "vrrp_version" and n.args in (["2"], ["3"]):
+                self.version = int(n.args[0])
+                self.skip(n, "global_defs", f"vrrp_version is not an lvsfleet setting (lvsfleet renders keepalived's "
+                          f"default: 2 for IPv4, 3 for IPv6); its effect on authentication is adopted")
             elif n.keyword == "vrrp_strict" and not n.args:
                 self.strict = True
                 self.skip(n, "global_defs", "vrrp_strict is not an lvsfleet setting; its effect on authentication "
@@ -229,6 +232,7 @@ class _Adopter:
         advertised, excluded = [], []
         state = None
         strict = self.strict
+        version = self.version
         for n in node.children:
             k, a = n.keyword, n.args
             one = a[0] if len(a) == 1 else None
@@ -245,6 +249,10 @@ class _Adopter:
                           "100\" (vrrp_parser.c vrrp_prio_handler): adopted as 100")
             elif k == "state" and one in ("MASTER", "BACKUP"):
                 state = one
+            elif k == "version" and a in (["2"], ["3"]):
+                version = int(a[0])
+                self.skip(n, ctx, "version is not an lvsfleet setting (lvsfleet renders keepalived's default: 2 for "
+                          "IPv4, 3 for IPv6); its effect on authentication is adopted")
             elif k == "strict_mode" and (not a or a[0].lower() in ("on", "true", "yes", "off", "false", "no")):
                 strict = not a or a[0].lower() in ("on", "true", "yes")
             elif k == "nopreempt":
@@ -300,6 +308,24 @@ class _Adopter:
             vi["priorities"] = {self.host: PRIORITY_OWNER if state == "MASTER" else PRIORITY_DEFAULT}
             self.skip(node, "top level", f"vrrp_instance {vi['name']} has no priority: keepalived uses "
                       f"{vi['priorities'][self.host]} (state {state or 'BACKUP'}); adopted so")
+        if (version == 3 or any(":" in v for v in advertised)) and "auth_pass" in vi and not strict:
+            # vrrp.c vrrp_complete_instance: "VRRP version 3 does not support authentication. Ignoring." (an
+            # instance with IPv6 addresses always speaks VRRPv3)
+            vi.pop("auth_pass")
+            self.skip(node, "top level", f"vrrp_instance {vi['name']}: VRRP version 3 (IPv6, vrrp_version or "
+                      f"version 3) has no authentication; keepalived ignores it: adopted without auth_pass")
+        if state == "MASTER" and (vi.get("nopreempt") or vi.get("preempt_delay") is not None):
+            # vrrp.c vrrp_complete_instance: "nopreempt will not work with initial state MASTER - clearing"
+            # (and the same for preempt_delay)
+            gone = [k for k in ("nopreempt", "preempt_delay") if vi.pop(k, None) is not None]
+            self.skip(node, "top level", f"vrrp_instance {vi['name']}: {' and '.join(gone)} with state MASTER: "
+                      f"keepalived clears it and preempts; adopted without it")
+        if state == "MASTER" and vi.pop("_ah", False):
+            # vrrp.c vrrp_complete_instance: "Initial state master is incompatible with AH authentication"
+            state = "BACKUP"
+            self.skip(node, "top level", f"vrrp_instance {vi['name']}: AH authentication with state MASTER: "
+                      f"keepalived starts it as BACKUP")
+        vi.pop("_ah", None)
         if strict and "auth_pass" in vi:
             vi.pop("auth_pass")
             self.skip(node, "top level", f"vrrp_instance {vi['name']}: in strict mode keepalived ignores "
@@ -335,6 +361,8 @@ class _Adopter:
                               f"of the first word (\"Truncating auth_pass to 8 characters\"): adopted so")
             else:
                 self.skip(n, ctx + " > authentication", "not modelled")
+        if kind == "AH":
+            vi["_ah"] = True
         if kind != "PASS":
             vi.pop("auth_pass", None)
             self.skip(node, ctx, f"auth_type {kind}: lvsfleet renders PASS authentication only")
@@ -452,7 +480,13 @@ class _Adopter:
                     self.skip(n, ctx, f"keepalived ignores the value {' '.join(args)!r} of {k} and turns it on: "
                               f"adopted as {k}")
             elif k in SCHED_FLAGS and not args:
-                svc.setdefault("scheduler_flags", []).append(k)
+                # check_parser.c lbflags_handler: sh-* count only when the scheduler read so far is sh, mh-* only
+                # under mh; otherwise the flag is ignored ("... only applies to sh scheduler - ignoring")
+                if svc.get("scheduler") == k[:2]:
+                    svc.setdefault("scheduler_flags", []).append(k)
+                else:
+                    self.skip(n, ctx, f"keepalived ignores {k} unless lb_algo {k[:2]} comes before it: adopted "
+                              f"without it")
             elif k == "sorry_server" and len(args) == 2 and _int(args[1]) is not None:
                 svc["sorry_server"] = {"address": args[0], "port": int(args[1])}
             elif k == "virtualhost" and one:
@@ -491,6 +525,19 @@ class _Adopter:
         elif len(inhibit) > 1:
             self.skip(node, "top level", "inhibit_on_failure on some real servers only: lvsfleet sets it per "
                       "service; adopted as off")
+        if "fwmark" in svc and svc["forwarding"] != "nat" and any(rs["port"] for rs in rss):
+            # check_data.c validate_check_config: "fwmark virtual server ..., real server ... has port specified -
+            # clearing" (DR/TUN cannot change ports); its checker still probes the port as written.
+            for rs, (_n, c) in zip(rss, checks):
+                if c is not None and "_port" not in c:
+                    c["_port"] = rs["port"]
+                rs["port"] = 0
+            self.skip(node, "top level", f"{ctx}: real server ports on a {svc['forwarding'].upper()} fwmark service: "
+                      f"keepalived clears them (checks still probe them): adopted without ports, the checks' port kept")
+            if len({(c or {}).get("_port") for _n, c in checks}) > 1:
+                self.dropped.append(("service", svc["name"], _where(node), "its checks probe different ports on a "
+                                     "fwmark service whose real servers keepalived runs without ports"))
+                return
         svc["health_check"], svc["delay_loop"] = self.one_check(node, checks, rss, delay_loop)
         if svc["health_check"] is None:  # reported per real server by one_check
             self.dropped.append(("service", svc["name"], _where(node), "its real servers' MISC_CHECK scripts "
@@ -641,7 +688,8 @@ class _Adopter:
         for (_n, c), rs in zip(checks, rss):
             words = []
             for w in c["script"]:
-                w = re.sub(rf"(?<![0-9A-Za-z.:]){re.escape(rs['address'])}(?![0-9A-Za-z.:])", "%RS_ADDRESS%", w)
+                before = "0-9A-Za-z" if ":" in rs["address"] else "0-9"  # -h203.0.113.21 names it; x10.0.0.1 not
+                w = re.sub(rf"(?<![{before}.:]){re.escape(rs['address'])}(?![0-9A-Za-z.:])", "%RS_ADDRESS%", w)
                 words.append("%RS_PORT%" if w == str(rs["port"]) else w)
             generic.append(words)
         if any(g != generic[0] for g in generic) or generic[0] == checks[0][1]["script"]:
@@ -774,9 +822,60 @@ def _is_addr(text: str) -> bool:
         return False
 
 
+def as_keepalived_reads(nodes: list[Node]) -> tuple[list[Node], list[tuple[Node, str]]]:
+    """The tree as keepalived's parser builds it (keepalived_semantics.BLOCKS): a '{' after a keyword that opens
+    no block where it stands is ignored, what follows is read in the enclosing block and the next '}' closes
+    that. Returns the tree and each (node, enclosing block) whose '{' keepalived ignored."""
+    tokens: list[tuple[str, Node, int]] = []
+
+    def flatten(ns):
+        for n in ns:
+            if n.children is None:
+                tokens.append(("leaf", n, 0))
+                continue
+            at = len(tokens)
+            tokens.append(("open", n, 0))
+            flatten(n.children)
+            tokens.append(("close", n, 0))
+            tokens[at] = ("open", n, len(tokens) - 1)
+
+    flatten(nodes)
+    root: list[Node] = []
+    stack: list[tuple[str, list[Node]]] = [("", root)]
+    misread = []
+    i = 0
+    while i < len(tokens):
+        kind, n, end = tokens[i]
+        context, out = stack[-1]
+        i += 1
+        if kind == "close":
+            if len(stack) > 1:
+                stack.pop()
+            continue
+        if kind == "leaf":
+            out.append(n)
+        elif n.keyword not in BLOCKS.get(context, ()):
+            out.append(Node(n.keyword, list(n.args), None, n.line, n.file))
+            misread.append((n, context))
+        elif n.keyword in VALUE_BLOCKS:
+            out.append(n)  # its lines are values, read as written
+            i = end + 1
+        else:
+            block = Node(n.keyword, list(n.args), [], n.line, n.file)
+            out.append(block)
+            stack.append((n.keyword, block.children))
+    return root, misread
+
+
 def adopt(nodes: list[Node], host: str) -> dict:
     """One director's configuration as inventory (see the module docstring)."""
+    nodes, misread = as_keepalived_reads(nodes)
     a = _Adopter(host)
+    for n, context in misread:
+        a.skip(n, context or "top level", f"keepalived 2.2.7 knows no block {n.keyword} in "
+               f"{context or 'the top level'} (\"Unknown keyword\", \"Unexpected '{{' - ignoring\"): it reads the "
+               f"lines after it as part of {context or 'the top level'}, and the next '}}' closes "
+               f"{context or 'nothing'}; adopted as keepalived reads it")
     a.run(nodes)
     return a.result()
 
@@ -889,11 +988,13 @@ def meaning(nodes: list[Node]) -> dict:
         if n.keyword == "virtual_server_group" and n.children is not None:
             groups[n.args[0]] = sorted((_canon_addr(m.keyword), m.args[0] if m.args else "") for m in n.children)
     out = {"instances": {}, "services": {}}
-    strict_all = any(c.keyword == "vrrp_strict" for n in nodes if n.keyword == "global_defs" and n.children
-                     for c in n.children)
+    nodes = as_keepalived_reads(nodes)[0]
+    globals_ = [c for n in nodes if n.keyword == "global_defs" and n.children for c in n.children]
+    strict_all = any(c.keyword == "vrrp_strict" for c in globals_)
+    version_all = next((c.args[0] for c in reversed(globals_) if c.keyword == "vrrp_version" and c.args), "2")
     for n in nodes:
         if n.keyword == "vrrp_instance" and n.children is not None:
-            strict = strict_all
+            strict, version, state = strict_all, version_all, None
             vi = {"vips": [], "interface": None, "virtual_router_id": None, "priority": None,
                   "advert_int": str(KA_ADVERT_INT), "auth": None, "advertised": []}
             for c in n.children:
@@ -905,6 +1006,8 @@ def meaning(nodes: list[Node]) -> dict:
                     vi.pop("nopreempt", None)
                 elif c.keyword == "strict_mode":
                     strict = not c.args or c.args[0].lower() in ("on", "true", "yes")
+                elif c.keyword in ("version", "state") and c.args:
+                    version, state = (c.args[0], state) if c.keyword == "version" else (version, c.args[0])
                 elif c.keyword == "authentication" and c.children:
                     # vrrp_auth_pass_handler keeps the first word's first 8 characters
                     vi["auth"] = sorted((x.keyword, x.args[0][:AUTH_PASS_MAX] if x.keyword == "auth_pass" and x.args
@@ -915,8 +1018,12 @@ def meaning(nodes: list[Node]) -> dict:
                         if c.keyword == "virtual_ipaddress":
                             vi["advertised"].append(_canon_iface(v.keyword))
             vi["vips"].sort()
-            if strict:  # vrrp.c vrrp_complete_instance: "Strict mode does not support authentication. Ignoring."
+            # vrrp.c vrrp_complete_instance: neither strict mode nor VRRPv3 (IPv6 addresses) authenticates, and
+            # an initial state MASTER clears nopreempt
+            if strict or version == "3" or any(":" in v for v in vi["advertised"]):
                 vi["auth"] = None
+            if state == "MASTER":
+                vi.pop("nopreempt", None)
             out["instances"][n.args[0]] = vi
         elif n.keyword == "virtual_server" and n.children is not None:
             a = n.args
@@ -931,11 +1038,12 @@ def meaning(nodes: list[Node]) -> dict:
             if a[0] != "fwmark":
                 svc["protocol"] = DEFAULT_PROTOCOL.upper()
             vhost = next((c.args[0] for c in n.children if c.keyword == "virtualhost" and c.args), None)
+            sched = None  # the scheduler read so far: lbflags_handler tests it when it reads a flag
             delay_loop = next((c.args[0] for c in n.children if c.keyword == "delay_loop" and c.args),
                               str(KA_DELAY_LOOP))
             for c in n.children:
                 if c.keyword in ("lb_algo", "lvs_sched") and c.args and c.args[0] in KA_SCHEDULERS:
-                    svc["lb_algo"] = c.args[0]
+                    svc["lb_algo"] = sched = c.args[0]
                 elif c.keyword in ("lb_kind", "lvs_method") and c.args and c.args[0] in FORWARDING:
                     svc["lb_kind"] = c.args[0]
                     if c.args[0] == "TUN" and c.args[1:2] == ["type"]:
@@ -954,13 +1062,18 @@ def meaning(nodes: list[Node]) -> dict:
                     svc["persistence_granularity"] = _canon_mask(c.args[0])
                 elif c.keyword == "sorry_server":
                     svc["sorry_server"] = (_canon_addr(c.args[0]), c.args[1])
-                elif c.keyword in SCHED_FLAGS + ("alpha", "omega", "ops"):
+                elif c.keyword in SCHED_FLAGS:
+                    if sched == c.keyword[:2]:
+                        svc[c.keyword] = True
+                elif c.keyword in ("alpha", "omega", "ops"):
                     svc[c.keyword] = True
                 elif c.keyword == "real_server" and c.children is not None:
                     port = c.args[1] if len(c.args) > 1 else "0"  # no port: 0 (a fwmark service's real server)
                     svc["real_servers"][(_canon_addr(c.args[0]), port)] = _rs_meaning(c, vhost, delay_loop)
             svc.setdefault("quorum", "1")
             svc.setdefault("hysteresis", "0")
+            if a[0] == "fwmark" and svc["lb_kind"] != "NAT":  # check_data.c: DR/TUN real server ports cleared
+                svc["real_servers"] = {(addr, "0"): rs for (addr, _port), rs in svc["real_servers"].items()}
             if "persistence_granularity" in svc or (len(a) == 2 and a[0] not in ("fwmark", "group")
                                                     and _int(a[1]) == 0):
                 svc.setdefault("persistence_timeout", str(PERSISTENT_TIMEOUT))

@@ -68,3 +68,34 @@ def address_part(text: str) -> str:
     for sep in ("/", "-"):
         text = text.split(sep, 1)[0]
     return text
+
+
+# ---------------------------------------------------------------- which keywords open a block, where
+# lib/parser.c process_stream(): a keyword opens a block only where keepalived's keyword table gives it one. An
+# unknown keyword followed by '{' logs "Unknown keyword" and "Unexpected '{' - ignoring": its lines are read in
+# the enclosing block, and its '}' closes the enclosing block (a '}' at the top level logs "Unknown keyword '}'").
+# The tables below are the block keywords of keepalived 2.2.7's parsers (core/global_parser.c,
+# vrrp/vrrp_parser.c, check/check_parser.c and the checkers' install_*_keyword), by the block they appear in
+# ("" is the top level).
+CHECKER_BLOCKS = ("HTTP_GET", "SSL_GET", "TCP_CHECK", "SMTP_CHECK", "DNS_CHECK", "MISC_CHECK", "UDP_CHECK",
+                  "PING_CHECK", "FILE_CHECK", "BFD_CHECK")
+BLOCKS = {
+    "": ("global_defs", "vrrp_script", "vrrp_track_file", "track_file", "vrrp_track_process", "track_process",
+         "vrrp_sync_group", "garp_group", "vrrp_instance", "virtual_server_group", "virtual_server",
+         "static_ipaddress", "static_routes", "static_rules", "linkbeat_interfaces", "bfd_instance"),
+    "global_defs": ("notification_email",),
+    "vrrp_sync_group": ("group", "track_interface", "track_script", "track_file", "track_process", "track_bfd"),
+    "vrrp_instance": ("authentication", "virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes",
+                      "virtual_rules", "track_interface", "track_script", "track_file", "track_process",
+                      "track_bfd", "unicast_peer"),
+    "virtual_server": ("real_server",),
+    "real_server": CHECKER_BLOCKS,
+    "HTTP_GET": ("url",),
+    "SSL_GET": ("url",),
+    "SMTP_CHECK": ("host",),
+}
+# Blocks whose lines are values (addresses, names), read whole (read_value_block), not keywords.
+VALUE_BLOCKS = ("notification_email", "group", "track_interface", "track_script", "track_file", "track_process",
+                "track_bfd", "virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes", "virtual_rules",
+                "unicast_peer", "static_ipaddress", "static_routes", "static_rules", "linkbeat_interfaces",
+                "virtual_server_group", "garp_group")
