@@ -1,7 +1,9 @@
 """Anycast directors: the BGP model, the gate's readings and verdicts, and the BIRD configuration rendered from them."""
 import importlib.machinery
 import importlib.util
+import shlex
 import socket
+import subprocess
 import threading
 from pathlib import Path
 
@@ -209,8 +211,59 @@ def test_bird_config_announces_each_vip_through_a_disabled_static_protocol():
     assert "protocol kernel" not in text  # a director installs no route it hears
 
 
-def test_silence_rules_drop_only_what_the_director_sends_from_a_vip():
-    rules = gate_module().silence_rules("203.0.113.50")
-    assert [r[:3] for r in rules] == [["OUTPUT", "-s", "203.0.113.50"]] * 2
-    assert "port-unreachable" in rules[0] and rules[1][rules[1].index("--tcp-flags") + 1:][:2] == ["RST", "RST"]
-    assert "icmpv6" in gate_module().silence_rules("2001:db8::50")[0]
+def gate_cfg(notrack=True):
+    return {"notrack": notrack, "vips": [
+        {"vip": "203.0.113.50", "services": [{"port": 80, "protocol": "tcp"}, {"port": 53, "protocol": "udp"}]},
+        {"vip": "2001:db8::50", "services": [{"port": 443, "protocol": "tcp"}]}]}
+
+
+def test_silence_and_notrack_rules_cover_only_the_anycast_services():
+    rules = gate_module().wanted_rules(gate_cfg())
+    silent, notrack = rules[("iptables", "lvsfleet-anycast-silent")], rules[("iptables", "lvsfleet-anycast")]
+    assert [r[:3] for r in silent] == [["OUTPUT", "-s", "203.0.113.50"]] * 2
+    assert "port-unreachable" in silent[0] and silent[1][silent[1].index("--sport") + 1] == "80"
+    assert silent[1][silent[1].index("--tcp-flags") + 1:][:2] == ["RST", "RST"]  # no reset for udp 53
+    assert sorted((r[r.index("-p") + 1], r[r.index("--dport") + 1]) for r in notrack) == [("tcp", "80"),
+                                                                                        ("udp", "53")]
+    assert "icmpv6" in rules[("ip6tables", "lvsfleet-anycast-silent")][0]
+    assert gate_module().wanted_rules(gate_cfg(notrack=False))[("iptables", "lvsfleet-anycast")] == []
+
+
+def test_rules_of_vips_no_longer_configured_are_deleted(monkeypatch):
+    """`iptables -S` as the kernel lists it: the old per-VIP NOTRACK rule (every port) and a removed VIP's rules
+    go; rules already in place stay; other rules are never touched."""
+    gate = gate_module()
+    listing = {
+        ("iptables", "raw"): ["-P PREROUTING ACCEPT",
+                              '-A PREROUTING -d 203.0.113.50/32 -m comment --comment lvsfleet-anycast -j NOTRACK',
+                              '-A PREROUTING -d 203.0.113.50/32 -p tcp -m tcp --dport 80 -m comment --comment '
+                              'lvsfleet-anycast -j NOTRACK',
+                              '-A PREROUTING -d 192.0.2.9/32 -m comment --comment "someone else" -j NOTRACK'],
+        ("iptables", "filter"): ['-A OUTPUT -s 203.0.113.99/32 -p tcp -m tcp --tcp-flags RST RST -m comment '
+                                 '--comment lvsfleet-anycast-silent -j DROP'],
+    }
+    calls = []
+
+    def fake_run(argv, **kw):
+        calls.append(argv)
+        tool, table = argv[0], argv[argv.index("-t") + 1]
+        if "-S" in argv:
+            return subprocess.CompletedProcess(argv, 0, "\n".join(listing.get((tool, table), [])) + "\n", "")
+        if "-C" in argv:
+            present = any(gate.rule_key(shlex.split(line)) == gate.rule_key(argv)
+                          for line in listing.get((tool, table), []))
+            return subprocess.CompletedProcess(argv, 0 if present else 1, "", "")
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(gate.subprocess, "run", fake_run)
+    gate.ensure_rules(gate_cfg())
+    deleted = sorted((c for c in calls if "-D" in c), key=lambda c: c[c.index("-D") + 1], reverse=True)
+    added = [c for c in calls if "-A" in c]
+    assert [c[c.index("-D") + 1:c.index("-D") + 3] for c in deleted] == [
+        ["PREROUTING", "-d"], ["OUTPUT", "-s"]], deleted
+    assert "203.0.113.50/32" in deleted[0] and "--dport" not in deleted[0] and "203.0.113.99/32" in deleted[1]
+    assert not any("someone else" in c for c in deleted)
+    assert not any("--dport" in c and "80" in c and c[0] == "iptables" for c in added)  # already there
+    assert any(c[0] == "iptables" and "udp" in c and "53" in c for c in added)
+
+

@@ -117,6 +117,35 @@ def test_node_exporter_without_a_metrics_address_listens_on_loopback_only():
                                                        and w != "127.0.0.1:9100"], (name, listening)
 
 
+def test_notrack_and_silence_rules_cover_only_the_anycast_service_and_go_with_their_vip():
+    """The gate's firewall rules: connection tracking off and resets dropped for tcp/80 of the VIP only (sshd, BIRD
+    and node_exporter keep stateful firewalling); a rule for a VIP no longer configured (left by an older
+    configuration) is deleted when the gate starts."""
+    host = lab_host("lb1")
+    conntrack = host.file("/proc/sys/net/netfilter/nf_conntrack_max").exists
+    raw = [ln for ln in host.check_output("iptables -w 10 -t raw -S PREROUTING").splitlines()
+           if "lvsfleet-anycast" in ln]
+    out = [ln for ln in host.check_output("iptables -w 10 -S OUTPUT").splitlines() if "lvsfleet-anycast" in ln]
+    assert len(raw) == (1 if conntrack else 0), raw
+    assert all(f"-d {VIP}/32 -p tcp -m tcp --dport 80 " in ln for ln in raw), raw
+    assert any("--sport 80 --tcp-flags RST RST" in ln for ln in out) and all(
+        "--sport 80" in ln or "icmp" in ln for ln in out), out
+    stale = ["-d", "192.0.2.77", "-m", "comment", "--comment", "lvsfleet-anycast", "-j", "NOTRACK"]
+    host.run_expect([0], "iptables -w 10 -t raw -A PREROUTING " + " ".join(stale))
+    host.run_expect([0], "iptables -w 10 -A OUTPUT -s 192.0.2.77 -p tcp --tcp-flags RST RST -m comment "
+                         "--comment lvsfleet-anycast-silent -j DROP")
+    host.run_expect([0], "systemctl restart lvsfleet-bgp-gate")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        rules = host.check_output("iptables -w 10 -t raw -S PREROUTING; iptables -w 10 -S OUTPUT")
+        if "192.0.2.77" not in rules:
+            break
+        time.sleep(1)
+    assert "192.0.2.77" not in rules, rules
+    assert f"-s {VIP}/32 -p tcp -m tcp --sport 80" in rules, "the configured rules stay"
+    wait_nexthops(set(DIRECTORS))  # the restarted gate announces again
+
+
 def test_traffic_spread_over_all_directors():
     """The demo: requests through the router, each director's share from its own IPVS counters, all answered."""
     p = subprocess.run(LAB + ["ecmp-demo", TARGET, "300"], capture_output=True, text=True, env=ENV)
