@@ -146,6 +146,14 @@ def test_notrack_and_silence_rules_cover_only_the_anycast_service_and_go_with_th
     wait_nexthops(set(DIRECTORS))  # the restarted gate announces again
 
 
+def test_the_bgp_gate_is_sandboxed():
+    from sandbox import EXPOSURE_MAX, exposure
+    for name in DIRECTORS:
+        level = exposure(lab_host(name), "lvsfleet-bgp-gate")
+        record(f"sandbox_{name}_lvsfleet-bgp-gate", file="sandbox.json", exposure=level)
+        assert level <= EXPOSURE_MAX, (name, level)
+
+
 def test_traffic_spread_over_all_directors():
     """The demo: requests through the router, each director's share from its own IPVS counters, all answered."""
     p = subprocess.run(LAB + ["ecmp-demo", TARGET, "300"], capture_output=True, text=True, env=ENV)
