@@ -18,7 +18,9 @@ description:
   - On a host that already has every file, this costs one module call, where a C(copy) loop costs two per file.
   - The second call checks every transferred copy against its checksum and stages every file beside its
     destination before it replaces any, so a bad copy or a full disk replaces nothing. When a replacement fails
-    after others were made, the failure reports C(changed) with the files already replaced in C(updated).
+    after others were made, the failure reports C(changed) with the files already replaced in C(updated). Ansible
+    notifies no handler from a failed task, and the next run replaces nothing more; restart what uses the files
+    by hand, or run with C(--force-handlers).
   - With C(--diff) the content change of each differing file is shown, as C(copy) shows it.
   - The host side, run by the action plugin of the same name, takes O(files) with each item's C(checksum) (and,
     in the second call, C(src)) filled in.
@@ -119,6 +121,7 @@ def install(module, sent, attrs):
         for item in sent:
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(item["dest"]), prefix=".lvs_files.")
             staged.append(tmp)
+            module.add_cleanup_file(tmp)  # removed if a fail_json (owner, group, mode) ends the module here
             with os.fdopen(fd, "wb") as out, open(item["src"], "rb") as src:
                 shutil.copyfileobj(src, out)
                 out.flush()
@@ -139,7 +142,10 @@ def install(module, sent, attrs):
             module.fail_json(msg=f"files: cannot replace {item['dest']}: {exc}; replaced before it: "
                                  f"{', '.join(replaced) or 'none'}", changed=bool(replaced), updated=replaced)
         replaced.append(item["dest"])
-        os.unlink(item["src"])
+        try:
+            os.unlink(item["src"])  # the transferred copy (the action plugin removes its directory anyway)
+        except OSError:
+            pass
 
 
 def main():

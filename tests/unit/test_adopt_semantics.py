@@ -332,12 +332,17 @@ def test_a_script_that_probes_another_server_is_never_given_to_every_server():
     assert "would probe another server" in reasons(inv)
 
 
-def test_blocks_the_adopter_cannot_carry_count_as_left_out_with_their_line():
+def test_what_keepalived_ignores_is_reported_and_what_it_runs_is_counted():
+    # check_data.c: "Virtual server ... has no real servers - ignoring" [seen]: reported, not left out
     text = vrrp() + "virtual_server 192.0.2.10 80 {\n    protocol TCP\n}\n" + vs(port=81, kind="NAT")
     inv = adopt_text(text)
-    assert inv["summary"].startswith("adopted 1 of 2 services") and inv["left_out"] == ["service 192.0.2.10 80"]
+    assert inv["summary"].startswith("adopted 1 of 1 services") and inv["left_out"] == []
+    assert "has no real servers - ignoring" in reasons(inv)
+    # a service keepalived runs that lvsfleet cannot carry (MISC_CHECK scripts naming other servers) is counted
+    inv = adopt_text(vrrp() + TWO_SCRIPTS.format(first="203.0.113.21", second="198.51.100.99") + vs(port=81, kind="NAT"))
+    assert inv["summary"].startswith("adopted 1 of 2 services") and inv["left_out"] == ["service tcp-192.0.2.10-80"]
     (entry,) = [r for r in inv["report"] if r["directive"] == "left out"]
-    assert entry["where"].endswith(":16") and "empty IPVS service" in entry["reason"], entry
+    assert entry["where"].endswith(":16"), entry
 
 
 def test_a_sync_group_left_with_one_instance_is_adopted_without_it():
@@ -497,3 +502,32 @@ def test_an_unknown_block_is_read_as_keepalived_reads_it():
     assert "knows no block HTTPS_GET in real_server" in reasons(inv)
     meaning = ka.meaning(kc.parse(vrrp() + text))["services"][("192.0.2.10", "443")]
     assert list(meaning["real_servers"]) == [("203.0.113.21", "443")]
+
+
+def test_review_cases_of_keepalived_s_instance_rules():
+    # nopreempt resets preempt_delay (vrrp.c vrrp_complete_instance): adopted without the delay, not refused
+    inv = adopt_text(vrrp(extra="    nopreempt\n    preempt_delay 30"))
+    assert inv["lvs_vrrp_instances"][0].get("nopreempt") and "preempt_delay" not in inv["lvs_vrrp_instances"][0]
+    # AH with state MASTER clears MASTER only below priority 255
+    inv = adopt_text(vrrp(state="MASTER", prio="    priority 255").replace("auth_type PASS", "auth_type AH"))
+    assert "keepalived starts it as BACKUP" not in reasons(inv)
+    # the family is the first address's: an IPv4 instance with a stray IPv6 address keeps PASS authentication
+    inv = adopt_text(vrrp().replace("192.0.2.10/24\n", "192.0.2.10/24\n        2001:db8::10/64\n"))
+    assert "has no authentication" not in reasons(inv)
+
+
+def test_misc_timeout_0_is_the_delay_loop():
+    from test_keepalived_adopt import render
+    inv = adopt_text(vrrp() + vs(kind="NAT", check="MISC_CHECK",
+                                 check_extra='            misc_path "/usr/bin/true"\n            misc_timeout 0'))
+    assert "misc_timeout 6" in render(inv)  # the delay_loop
+
+
+def test_an_instance_left_out_on_one_director_only_is_not_counted_twice():
+    two = vrrp(extra="    unicast_src_ip 198.51.100.11\n    unicast_peer {\n        198.51.100.12\n    }")
+    other = two.replace("VI_1", "VI_2").replace("router_id 51", "router_id 52").replace("192.0.2.10", "192.0.2.20")
+    lb1 = ka.adopt(kc.parse(two + other), "lb1")
+    lb2 = ka.adopt(kc.parse(two.replace("198.51.100.11", "198.51.100.12").replace("        198.51.100.12", "        198.51.100.11")
+                            + other.replace("198.51.100.11", "198.51.100.99")), "lb2")
+    inv = adopt_checked(ka.merge({"lb1": lb1, "lb2": lb2}))
+    assert "of 2 VRRP instances" in inv["summary"], inv["summary"]

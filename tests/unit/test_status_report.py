@@ -98,5 +98,6 @@ def test_an_event_is_the_director_s_it_was_read_from_and_never_from_the_future()
     rep = status.report({"lb1": {"view": view(), "events": [forged, EVENT]},
                          "lb2": {"view": view("BACKUP", held=False), "events": [claims_lb1]}}, now=NOW)
     assert [(e["director"], e["by"]) for e in rep["events"]] == [("lb1", "ops"), ("lb2", "intruder")]
+    assert rep["problems"] == ["lb1: 1 event(s) dated more than 5 min ahead, left out (its clock, or forged lines)"]
     assert status._when("2026-11-25T10:31:53.123Z") == 1795602713.123
     assert status._when("2026-13-40T99:00:00Z") is None and status._when("yesterday") is None

@@ -112,6 +112,7 @@ class _Adopter:
         self.host_vars: dict = {}
         self.group_vars: dict = {}
         self.groups: dict[str, list[str]] = {}  # virtual_server_group name -> [vip]
+        self.refused_groups: set[str] = set()  # groups keepalived runs that lvsfleet cannot carry
         self.group_ports: dict[str, int] = {}
         self.sync_daemon: dict | None = None
         self.sync_groups: dict[str, str] = {}  # instance -> group
@@ -308,7 +309,8 @@ class _Adopter:
             vi["priorities"] = {self.host: PRIORITY_OWNER if state == "MASTER" else PRIORITY_DEFAULT}
             self.skip(node, "top level", f"vrrp_instance {vi['name']} has no priority: keepalived uses "
                       f"{vi['priorities'][self.host]} (state {state or 'BACKUP'}); adopted so")
-        if (version == 3 or any(":" in v for v in advertised)) and "auth_pass" in vi and not strict:
+        # keepalived takes the instance's family from its first address (other-family addresses are ignored)
+        if (version == 3 or (advertised or excluded or ["."])[0].count(":") > 0) and "auth_pass" in vi and not strict:
             # vrrp.c vrrp_complete_instance: "VRRP version 3 does not support authentication. Ignoring." (an
             # instance with IPv6 addresses always speaks VRRPv3)
             vi.pop("auth_pass")
@@ -320,7 +322,12 @@ class _Adopter:
             gone = [k for k in ("nopreempt", "preempt_delay") if vi.pop(k, None) is not None]
             self.skip(node, "top level", f"vrrp_instance {vi['name']}: {' and '.join(gone)} with state MASTER: "
                       f"keepalived clears it and preempts; adopted without it")
-        if state == "MASTER" and vi.pop("_ah", False):
+        if vi.get("nopreempt") and vi.get("preempt_delay") is not None:
+            # vrrp.c vrrp_complete_instance: nopreempt resets preempt_delay
+            vi.pop("preempt_delay")
+            self.skip(node, "top level", f"vrrp_instance {vi['name']}: preempt_delay with nopreempt: keepalived "
+                      f"ignores the delay; adopted without it")
+        if state == "MASTER" and vi.pop("_ah", False) and vi["priorities"][self.host] != PRIORITY_OWNER:
             # vrrp.c vrrp_complete_instance: "Initial state master is incompatible with AH authentication"
             state = "BACKUP"
             self.skip(node, "top level", f"vrrp_instance {vi['name']}: AH authentication with state MASTER: "
@@ -413,6 +420,7 @@ class _Adopter:
                 self.skip(n, ctx, "lvsfleet groups whole addresses with one port (no ranges, no fwmark members)")
         if len(ports) > 1:
             self.skip(node, "top level", f"ports {sorted(ports)}: lvsfleet groups VIPs that share one port")
+            self.refused_groups.add(name)
             return
         self.groups[name] = vips
         if ports:
@@ -427,9 +435,13 @@ class _Adopter:
             svc["fwmark"] = int(a[1])
             name = f"fwmark-{a[1]}"
         elif len(a) == 2 and a[0] == "group":
+            if a[1] not in self.groups and a[1] not in self.refused_groups:
+                # check_data.c: a virtual_server naming no virtual_server_group is not run
+                self.skip(node, "top level", f"virtual_server_group {a[1]} is not defined: keepalived runs nothing "
+                          f"for it")
+                return
             if a[1] not in self.groups:
-                self.drop(node, "service", "top level", f"virtual_server_group {a[1]} is not defined (or could not "
-                          f"be adopted)")
+                self.drop(node, "service", "top level", f"virtual_server_group {a[1]} could not be adopted")
                 return
             svc["vips"], svc["port"] = self.groups[a[1]], self.group_ports.get(a[1])
             name = a[1]
@@ -513,8 +525,9 @@ class _Adopter:
             for rs in rss:
                 rs["_inhibit"] = True
         if not rss:
-            self.drop(node, "service", "top level", "a virtual_server without real servers: keepalived programs "
-                      "an empty IPVS service; lvsfleet needs at least one real server")
+            # check_data.c validate_check_config: "Virtual server ... has no real servers - ignoring" [seen]
+            self.skip(node, "top level", "a virtual_server without real servers: keepalived ignores it (\"has no "
+                      "real servers - ignoring\"), and so does lvsfleet")
             return
         svc["name"] = name or f"{svc.get('protocol', 'tcp')}-{svc['vip'].replace(':', '-')}-{svc['port']}"
         if svc.get("port") is None:
@@ -659,7 +672,10 @@ class _Adopter:
                 else:
                     hc["script"] = words
             elif k == "misc_timeout" and _int(one) is not None and kind == "custom":
-                hc["_misc_timeout"] = int(one)
+                if int(one):
+                    hc["_misc_timeout"] = int(one)
+                else:  # 0, keepalived's own default: the delay_loop
+                    hc["_misc_default"] = True
             else:
                 self.skip(n, cctx, "not an lvsfleet health-check setting")
         if kind == "custom" and ("script" not in hc and hc.get("type") != "mysql"):
@@ -668,6 +684,7 @@ class _Adopter:
                       "server is not checked; adopted without a check")
             return None
         if "_misc_timeout" in hc:
+            hc.pop("_misc_default", None)
             # lvsfleet renders misc_timeout as the check timeout + 2 (the script's own bound plus its start-up)
             t = hc.pop("_misc_timeout")
             hc["timeout"] = max(t - 2, 1)
@@ -904,6 +921,7 @@ def merge(per_host: dict) -> dict:
             if h == hosts[0] or kind == "vrrp_instance":
                 dropped.setdefault((kind, label), (f"{h}:{where}", why))
     out["dropped"] = [(kind, label, where, why) for (kind, label), (where, why) in dropped.items()]
+    # (instances are merged below: one adopted from another director is reported there, not left out)
     for h in hosts[1:]:
         for key in ("lvs_services", "lvs_vrrp_scripts", "group_vars"):
             if _canon(per_host[h][key]) != _canon(base[key]):
@@ -934,6 +952,12 @@ def merge(per_host: dict) -> dict:
                 listed = have.setdefault("unicast_peers", [])
                 listed.extend(p for p in peers if p not in listed)
     out["lvs_vrrp_instances"] = list(instances.values())
+    for kind, label, where, why in list(out["dropped"]):
+        if kind == "vrrp_instance" and label in instances:
+            out["dropped"].remove((kind, label, where, why))
+            report.append({"host": where.split(":", 1)[0], "where": where, "block": f"vrrp_instance {label}",
+                           "directive": "left out on this director",
+                           "reason": f"{why}; adopted from the other directors without this one's priority"})
     # The model decides each director's initial state: the highest priority starts MASTER, everyone BACKUP with
     # nopreempt or preempt_delay. A written state that differs is reported (keepalived's running state is kept
     # across a reload either way).
@@ -1020,7 +1044,9 @@ def meaning(nodes: list[Node]) -> dict:
             vi["vips"].sort()
             # vrrp.c vrrp_complete_instance: neither strict mode nor VRRPv3 (IPv6 addresses) authenticates, and
             # an initial state MASTER clears nopreempt
-            if strict or version == "3" or any(":" in v for v in vi["advertised"]):
+            first = next((c for c in n.children if c.keyword in ("virtual_ipaddress", "virtual_ipaddress_excluded")
+                          and c.children), None)
+            if strict or version == "3" or (first is not None and ":" in first.children[0].keyword):
                 vi["auth"] = None
             if state == "MASTER":
                 vi.pop("nopreempt", None)
@@ -1079,7 +1105,9 @@ def meaning(nodes: list[Node]) -> dict:
                 svc.setdefault("persistence_timeout", str(PERSISTENT_TIMEOUT))
             if "persistence_timeout" not in svc:
                 svc.pop("persistence_granularity", None)
-            out["services"][key] = svc
+            # check_data.c: a virtual_server without real servers, or naming no group, is not run
+            if svc["real_servers"] and not (a[0] == "group" and a[1] not in groups):
+                out["services"][key] = svc
     _paths_by_meaning(out["services"])
     return out
 
@@ -1129,7 +1157,8 @@ def _rs_meaning(node: Node, vhost, delay_loop: str = str(KA_DELAY_LOOP)) -> dict
                     chk[k] = " ".join(x.args)
             if kind == "MISC_CHECK":
                 chk.pop("connect_port", None)
-                chk.setdefault("misc_timeout", delay_loop)  # keepalived.conf(5): misc_timeout defaults to delay_loop
+                if chk.get("misc_timeout", "0") == "0":  # keepalived.conf(5): 0 or none is the delay_loop
+                    chk["misc_timeout"] = delay_loop
             if kind in ("HTTP_GET", "SSL_GET") and vhost:
                 chk.setdefault("virtualhost", vhost)
             rs["check"] = chk

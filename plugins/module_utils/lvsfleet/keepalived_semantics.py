@@ -80,9 +80,9 @@ def address_part(text: str) -> str:
 CHECKER_BLOCKS = ("HTTP_GET", "SSL_GET", "TCP_CHECK", "SMTP_CHECK", "DNS_CHECK", "MISC_CHECK", "UDP_CHECK",
                   "PING_CHECK", "FILE_CHECK", "BFD_CHECK")
 BLOCKS = {
-    "": ("global_defs", "vrrp_script", "vrrp_track_file", "track_file", "vrrp_track_process", "track_process",
-         "vrrp_sync_group", "garp_group", "vrrp_instance", "virtual_server_group", "virtual_server",
-         "static_ipaddress", "static_routes", "static_rules", "linkbeat_interfaces", "bfd_instance"),
+    "": ("global_defs", "vrrp_script", "vrrp_track_file", "track_file", "vrrp_track_process", "vrrp_sync_group",
+         "garp_group", "vrrp_instance", "virtual_server_group", "virtual_server", "static_ipaddress", "static_routes",
+         "static_rules", "linkbeat_interfaces", "bfd_instance", "SSL", "track_group"),
     "global_defs": ("notification_email",),
     "vrrp_sync_group": ("group", "track_interface", "track_script", "track_file", "track_process", "track_bfd"),
     "vrrp_instance": ("authentication", "virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes",
@@ -98,4 +98,4 @@ BLOCKS = {
 VALUE_BLOCKS = ("notification_email", "group", "track_interface", "track_script", "track_file", "track_process",
                 "track_bfd", "virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes", "virtual_rules",
                 "unicast_peer", "static_ipaddress", "static_routes", "static_rules", "linkbeat_interfaces",
-                "virtual_server_group", "garp_group")
+                "virtual_server_group")

@@ -840,7 +840,7 @@ def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instanc
             if len(names) == 1:
                 i = [n["name"] for n in out].index(names[0])
                 raise ModelError(f"{var}[{i}] ({names[0]}).sync_group: {group} holds only {names[0]} on director "
-                                 f"{host}; keepalived 2.2.7 refuses a sync group of one instance (--config-test: "
+                                 f"{host}; keepalived 2.2.7's --config-test fails on a sync group of one instance ("
                                  f"\"Sync group {group} has only 1 virtual router(s)\"): add its other instance "
                                  f"or remove sync_group")
     daemons = [n["name"] for n in out if n.get("lvs_sync_daemon")]

@@ -93,12 +93,18 @@ def report(readings: dict, now: float | None = None, events: int = 20) -> dict:
                                         "inactive": inactive}
         # The events are root's (status.yml reads the journal's _UID=0 lines only); each is the director's it
         # was read from, whatever the line says, and one dated after now is dropped.
+        ahead = 0
         for text in r.get("events") or []:
             ev = parse_event(text)
             when = _when(ev["ts"]) if ev else None
             if when is not None and when <= now + FUTURE_SLACK:
                 ev["director"] = name
                 log.append(ev)
+            elif when is not None:
+                ahead += 1
+        if ahead:
+            problems.append(f"{name}: {ahead} event(s) dated more than {FUTURE_SLACK // 60} min ahead, left out "
+                            f"(its clock, or forged lines)")
     for v in vips.values():
         v["state"] = {0: "none", 1: "ok"}.get(len(v["holders"]), "split")
         if v["state"] == "none" and any(d["reachable"] for d in directors):
