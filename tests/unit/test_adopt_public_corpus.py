@@ -147,6 +147,13 @@ def record(case: Path, nodes, inv, verdict: dict | None) -> dict:
             "differences": differences(ka.meaning(nodes), got)}
 
 
+class Indented(yaml.SafeDumper):
+    """Lists indented under their key, as yamllint wants them."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
+
+
 def expected() -> dict:
     return yaml.safe_load(EXPECTED_FILE.read_text()) if EXPECTED_FILE.exists() else {}
 
@@ -186,6 +193,6 @@ def test_public_configurations_round_trip_with_keepalived_s_meaning(case, tmp_pa
     if os.environ.get("LVSFLEET_RECORD_CORPUS"):
         data = expected()
         data[case.name] = got
-        EXPECTED_FILE.write_text(yaml.safe_dump(data, sort_keys=True, width=120, allow_unicode=True))
+        EXPECTED_FILE.write_text(yaml.dump(data, Dumper=Indented, sort_keys=True, width=110, allow_unicode=True))
         return
     assert expected().get(case.name) == got, f"{case.name}: differs from EXPECTED.yml (review, then record)"
