@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
 import difflib
+import hashlib
+import hmac
+import ipaddress
 import json
 import re
 
@@ -169,6 +174,7 @@ def lvs_check_inventory(hostvars, groups):
             if missing:
                 raise model.ModelError(f"{missing[0]}: lvs_metrics_address is not set; the monitoring group's "
                                        f"Prometheus scrapes every director and real server at that address")
+        _check_metrics_web(hostvars, scraped, groups.get("monitoring", []))
         for host in groups.get("client_side", []):
             hv = hostvars[host]
             try:
@@ -186,6 +192,68 @@ def lvs_check_inventory(hostvars, groups):
                               f"a vaulted variable (ansible-vault encrypt_string), not in plain inventory")
     return {"directors": len(directors), "real_servers": len(real_servers), "services": len(checked["services"]),
             "vrrp_instances": len(checked["vrrp"]), "anycast_vips": len((checked["bgp"] or {}).get("vips", []))}
+
+
+def _check_metrics_web(hostvars, scraped, monitoring) -> None:
+    """node_exporter's TLS and basic auth: valid on every scraped host, and one setting fleet-wide (Prometheus
+    scrapes each job with one scheme and one credential); the monitoring host trusts the CA that signed them."""
+    first, web = None, None
+    for host in scraped:
+        this = model.metrics_web(host, hostvars[host])
+        if web is None:
+            first, web = host, this
+        elif this != web:
+            what = "TLS" if this["tls"] != web["tls"] else "the basic-auth user or password"
+            raise model.ModelError(f"{host}: lvs_metrics_*: {what} differs from {first}'s; Prometheus scrapes every "
+                                   f"director and real server with one setting (set them in group_vars/all)")
+        if this["tls"]:
+            problem = _certificate_problem(hostvars[host]["lvs_metrics_tls_cert"], hostvars[host]["lvs_metrics_tls_key"],
+                                           model.metrics_address(host, hostvars[host].get("lvs_metrics_address")))
+            if problem:
+                raise model.ModelError(f"{host}: lvs_metrics_tls_cert: {problem}")
+    for host in monitoring if web else []:
+        ca = hostvars[host].get("lvs_metrics_tls_ca")
+        if web["tls"]:
+            model.pem_certificates(f"{host}: lvs_metrics_tls_ca", ca,
+                                   "the CA's that signed node_exporter's certificates: Prometheus verifies them")
+        elif ca is not None:
+            raise model.ModelError(f"{host}: lvs_metrics_tls_ca is set, but {first}'s node_exporter serves no TLS "
+                                   f"(lvs_metrics_tls_cert); Prometheus would scrape HTTPS from plain HTTP")
+        password = hostvars[host].get("lvs_metrics_basic_auth_password")
+        user = hostvars[host].get("lvs_metrics_basic_auth_user") or ("prometheus" if password is not None else None)
+        if (user, password) != (web["user"], web["password"]):
+            raise model.ModelError(f"{host}: lvs_metrics_basic_auth_user or _password differs from {first}'s; the "
+                                   f"monitoring host's Prometheus scrapes node_exporter with its own")
+
+
+def _certificate_problem(cert_pem: str, key_pem: str, address) -> str | None:
+    """What keeps node_exporter's certificate from working, read with cryptography (ansible-core's own
+    dependency): a key that is not the certificate's, a certificate out of its validity, or (scraped at an
+    address) no IP subject alternative name for that address, which Prometheus verifies."""
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem.strip().encode())
+        key = serialization.load_pem_private_key(key_pem.strip().encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        return f"the certificate or its key cannot be read ({type(exc).__name__}; an encrypted key is not supported)"
+    raw = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key.public_key().public_bytes(*raw) != cert.public_key().public_bytes(*raw):
+        return "lvs_metrics_tls_key is not this certificate's key"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        return (f"valid from {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}, not "
+                f"now; Prometheus would refuse it")
+    if address is None:
+        return None
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        names = x509.SubjectAlternativeName([])
+    if ipaddress.ip_address(address) not in names.get_values_for_type(x509.IPAddress):
+        return (f"has no IP subject alternative name {address} (lvs_metrics_address); Prometheus scrapes that "
+                f"address and verifies the certificate names it")
+    return None
 
 
 def _unvaulted_passwords(raw_vars) -> list:
@@ -612,6 +680,27 @@ def lvs_unit_settled(result, unit, state="started"):
     return found["enabled"] and (found["active"] or state == "enabled")
 
 
+def lvs_bcrypt(password, context: str) -> str:
+    """The bcrypt hash ($2b$, cost 10) of `password` for node_exporter's basic_auth_users. Its salt comes from
+    the password and `context` (HMAC-SHA256), so a run that changes nothing writes the same hash again; another
+    host or password gets another salt."""
+    try:
+        import bcrypt  # pylint: disable=import-outside-toplevel
+    except ImportError as exc:
+        raise AnsibleFilterError("lvs_bcrypt needs the Python package bcrypt on the controller "
+                                 "(pip install bcrypt; requirements.txt has it)") from exc
+    if not isinstance(password, str) or not password or len(password.encode()) > 72:
+        raise AnsibleFilterError("lvs_bcrypt: the password must be a string of 1 to 72 bytes")
+    digest = hmac.new(password.encode(), f"lvsfleet node_exporter {context}".encode(), hashlib.sha256).digest()
+    # bcrypt's salt: 16 bytes in its own base64 alphabet, 22 characters.
+    salt = base64.b64encode(digest[:16]).decode()[:22].translate(_BCRYPT_ALPHABET)
+    return bcrypt.hashpw(password.encode(), f"$2b$10${salt}".encode()).decode()
+
+
+_BCRYPT_ALPHABET = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                                 "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
 class FilterModule:
     def filters(self):
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
@@ -628,4 +717,5 @@ class FilterModule:
                 "lvs_status_report": lvs_status_report, "lvs_status_table": lvs_status_table,
                 "lvs_status_page": lvs_status_page, "lvs_normalize_bgp": lvs_normalize_bgp,
                 "lvs_dpkg_query": lvs_dpkg_query, "lvs_packages_installed": lvs_packages_installed,
-                "lvs_systemctl_show": lvs_systemctl_show, "lvs_unit_settled": lvs_unit_settled}
+                "lvs_systemctl_show": lvs_systemctl_show, "lvs_unit_settled": lvs_unit_settled,
+                "lvs_bcrypt": lvs_bcrypt}

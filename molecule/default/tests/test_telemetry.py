@@ -14,6 +14,7 @@ drain and maintenance runs of test_secrets_vvv, the keepalived kills of test_sel
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,26 @@ def test_prometheus_scrapes_every_director_and_real_server():
         up = values('up{job=~"lvsfleet_.*"}')
         assert up == {"lb1": 1, "lb2": 1, "rs1": 1, "rs2": 1}, up
     eventually(check)
+
+
+def test_node_exporter_answers_only_https_with_the_scrape_password():
+    """node_exporter serves TLS with basic auth (inventory/lab/group_vars/all/metrics.yml): from the monitoring
+    host, plain HTTP and a request without the password are refused; Prometheus's CA and password get the
+    metrics (the scrape job's `up` above is the same through Prometheus itself)."""
+    client = lab_host("client")
+    ca, secret = "/etc/prometheus/lvsfleet-node-exporter-ca.pem", "/etc/prometheus/lvsfleet-node-exporter.password"
+    for addr in ("203.0.113.11", "203.0.113.12", "203.0.113.21"):
+        code = 'curl -s -o /dev/null -w "%{{http_code}}" --max-time 10 {} {}://{}:9100/metrics; true'
+        plain = client.check_output(code.format("", "http", addr))
+        anonymous = client.check_output(code.format(f"--cacert {ca}", "https", addr))
+        netrc = f"--netrc-file <(printf 'machine {addr} login prometheus password %s\\n' \"$(cat {secret})\")"
+        scraped = client.check_output("bash -c " + shlex.quote(code.format(f"--cacert {ca} {netrc}", "https", addr)))
+        assert (plain, anonymous, scraped) == ("400", "401", "200"), (addr, plain, anonymous, scraped)
+        web = lab_host("lb1" if addr.endswith(".11") else "lb2" if addr.endswith(".12") else "rs1")
+        listing = web.check_output("stat -c '%U:%G %a %n' /etc/lvsfleet/node-exporter /etc/lvsfleet/node-exporter/*")
+        assert all(line.startswith(("root:prometheus 750 ", "root:prometheus 640 ")) for line in listing.splitlines())
+        config = web.check_output("cat /etc/lvsfleet/node-exporter/web.yml")
+        assert "prometheus: $2b$10$" in config and client.check_output(f"cat {secret}") not in config, listing
 
 
 def test_ipvs_collector_reports_the_kernel_table_of_both_directors():

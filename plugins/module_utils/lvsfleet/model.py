@@ -1126,6 +1126,8 @@ KNOWN_VARIABLES = {
     "lvs_reload_drain_timeout", "lvs_reload_vrrp_may_change", "lvs_bootstrap", "lvs_director_packages",
     "lvs_director_modules", "lvs_director_sysctl_profile", "lvs_director_sysctls_extra", "lvs_check_source",
     "lvs_metrics_address", "lvs_bgp", "lvs_bgp_source", "lvs_bgp_source6", "lvs_host_roles",
+    "lvs_metrics_tls_cert", "lvs_metrics_tls_key", "lvs_metrics_tls_ca", "lvs_metrics_basic_auth_user",
+    "lvs_metrics_basic_auth_password",
 }
 DIRECTOR_SHARED = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_bgp", "lvs_real_server_states",
                    "lvs_priority_overrides")
@@ -1170,6 +1172,58 @@ def metrics_address(host: str, value) -> str | None:
         raise ModelError(f"{host}: lvs_metrics_address: {value} is not one address of this host; node_exporter "
                          f"would listen on every address, VIPs included")
     return str(addr)
+
+
+# PEM blocks as node_exporter (Go's crypto/tls, encoding/pem) and Prometheus read them: base64 lines between
+# BEGIN and END lines of one label. Certificates may be a chain; the key is one PKCS#8, PKCS#1 or SEC 1 key.
+_PEM_BODY = r"[ \t]*\n(?:[A-Za-z0-9+/=]{1,76}[ \t]*\n){1,200}"
+_PEM_CERTS = re.compile(r"\s*(?:-----BEGIN CERTIFICATE-----" + _PEM_BODY + r"-----END CERTIFICATE-----\s*){1,16}")
+_PEM_KEY = re.compile(r"\s*-----BEGIN (?P<label>(?:RSA |EC )?PRIVATE KEY)-----" + _PEM_BODY
+                      + r"-----END (?P=label)-----\s*")
+# The basic-auth user: a word (node_exporter's web config key, Prometheus's username).
+_AUTH_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}")
+
+
+def pem_certificates(where: str, value, which: str) -> str:
+    """PEM certificates (a chain: `which` says whose comes first)."""
+    if not isinstance(value, str) or _PEM_CERTS.fullmatch(value + "\n") is None:
+        raise ModelError(f"{where}: {_show(value)} must be PEM certificates (-----BEGIN CERTIFICATE----- ... "
+                         f"-----END CERTIFICATE-----, {which})")
+    return value
+
+
+def metrics_web(host: str, hostvars: dict) -> dict:
+    """node_exporter's web settings of one host: TLS (lvs_metrics_tls_cert and _key, PEM) and basic auth
+    (lvs_metrics_basic_auth_user, default prometheus, and lvs_metrics_basic_auth_password, from Vault).
+    Returns {"tls": bool, "user": str or None, "password": str or None}; the secrets stay with the caller."""
+    cert, key = hostvars.get("lvs_metrics_tls_cert"), hostvars.get("lvs_metrics_tls_key")
+    if (cert is None) != (key is None):
+        raise ModelError(f"{host}: lvs_metrics_tls_cert and lvs_metrics_tls_key come together: node_exporter "
+                         f"serves TLS with both, or neither (one is set)")
+    if cert is not None:
+        pem_certificates(f"{host}: lvs_metrics_tls_cert", cert, "the host's first")
+        if not isinstance(key, str) or _PEM_KEY.fullmatch(str(key) + "\n") is None:
+            raise ModelError(f"{host}: lvs_metrics_tls_key: must be one PEM private key (-----BEGIN PRIVATE KEY----- "
+                             f"or its RSA/EC form); the value is not shown, it is a secret")
+    user, password = hostvars.get("lvs_metrics_basic_auth_user"), hostvars.get("lvs_metrics_basic_auth_password")
+    if password is None:
+        if user is not None:
+            raise ModelError(f"{host}: lvs_metrics_basic_auth_user: {_show(user)} is set without "
+                             f"lvs_metrics_basic_auth_password; set both, or neither")
+        return {"tls": cert is not None, "user": None, "password": None}
+    user = "prometheus" if user is None else _word(f"{host}: lvs_metrics_basic_auth_user", user, _AUTH_USER,
+                                                    "a user name of letters, digits, '_', '.', '@' and '-' "
+                                                    "(at most 64)")
+    # bcrypt reads at most 72 bytes and NUL ends its input; Prometheus trims blanks around a password_file's
+    # content: a password any of them would change is refused rather than shortened (not shown: a secret).
+    if (not isinstance(password, str) or not password or len(password.encode()) > 72
+            or password != password.strip() or any(ord(c) < 32 or ord(c) == 127 for c in password)):
+        raise ModelError(f"{host}: lvs_metrics_basic_auth_password: must be a string of 1 to 72 bytes, without "
+                         f"control characters or blanks at either end (the value is not shown, it is a secret)")
+    if cert is None:
+        raise ModelError(f"{host}: lvs_metrics_basic_auth_password: basic auth without TLS sends the password in "
+                         f"clear on every scrape; set lvs_metrics_tls_cert and lvs_metrics_tls_key too")
+    return {"tls": True, "user": user, "password": password}
 
 
 def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
