@@ -49,6 +49,16 @@ options:
     description: Seconds for the TCP connect and the SSH handshake.
     type: int
     default: 30
+requirements:
+  - paramiko (the Python library, for the interpreter the module runs with on the management host; the
+    collection's C(meta/ee-requirements.txt) lists it)
+attributes:
+  check_mode:
+    support: full
+    description: Logs in and looks for the key, but does not add it; C(changed) says whether it would.
+  diff_mode:
+    support: none
+    description: Returns no diff.
 author: lvsfleet maintainers (@lvsfleet)
 """
 
@@ -89,13 +99,18 @@ import base64
 import hashlib
 import re
 import socket
+import traceback
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 try:
     import paramiko
-except ImportError:  # pragma: no cover - reported by the module
-    paramiko = None
+except ImportError:
+    HAS_PARAMIKO = False
+    PARAMIKO_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_PARAMIKO = True
+    PARAMIKO_IMPORT_ERROR = None
 
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 _KEY_LINE = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [ -~]{0,200})?")
@@ -137,8 +152,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if paramiko is None:
-        module.fail_json(msg="paramiko is not installed on the management host (requirements.txt pins it)")
+    if not HAS_PARAMIKO:
+        module.fail_json(msg=missing_required_lib("paramiko", reason="to log in to the worker with its password"),
+                         exception=PARAMIKO_IMPORT_ERROR)
     if not _FINGERPRINT.fullmatch(p["host_key_fingerprint"]):
         module.fail_json(msg=f"host_key_fingerprint: {p['host_key_fingerprint']!r} is not a SHA256:... fingerprint")
     key = (p["key"] or "").strip()
