@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# The built-in lab: its inventory and its own roles (lab/roles); ansible.cfg names neither.
+export ANSIBLE_INVENTORY := $(CURDIR)/inventory/lab
+export ANSIBLE_ROLES_PATH := $(CURDIR)/lab/roles
 # The lab's vault (VRRP auth): absolute, so molecule and testinfra find it from any directory.
 export ANSIBLE_VAULT_IDENTITY_LIST := lab@$(CURDIR)/inventory/lab-vault-password.lab
 # Lab runs use Mitogen's strategy (README, "Speed"): one Python interpreter per guest for the whole run instead
@@ -88,7 +91,7 @@ lab-status:
 	$(PY) lab/lab.py status
 
 converge: lab-up
-	ansible-playbook playbooks/site.yml
+	ansible-playbook lab/site.yml
 
 # The main job: build or reuse the image, boot the lab, deploy, send 100 requests through the VIP.
 demo: converge
@@ -241,11 +244,13 @@ bench: lab-up
 bench-playbooks: lab-up
 	$(PY) benchmarks/playbook_bench.py $(if $(FRESH),--fresh) $(if $(STRATEGIES),--strategies $(STRATEGIES))
 
-# The controller's gate at scale (no host contacted): verify.yml, the model, one director's render and keepalived's
-# test at 10..2,000 services x 2..8 directors, each as a ratio to the smallest size; SERVICES=10,100 and
-# DIRECTORS=2 choose sizes.
+# The controller's gate at scale (no host contacted): verify.yml's time and its model, render-per-director and
+# keepalived-test tasks at 10..2,000 services (every size at 2 directors, 4 and 8 at the smallest and largest),
+# each as a ratio to the 10-service run; JSON last. FULL=1 runs every size at every director count, PROFILE=1
+# then profiles the largest (slowest tasks, cProfile); SERVICES=10,100 and DIRECTORS=2 choose sizes.
 bench-scale: setup
-	$(PY) benchmarks/scale_bench.py $(if $(SERVICES),--services $(SERVICES)) $(if $(DIRECTORS),--directors $(DIRECTORS))
+	$(PY) benchmarks/scale_bench.py $(if $(SERVICES),--services $(SERVICES)) $(if $(DIRECTORS),--directors $(DIRECTORS)) \
+	  $(if $(FULL),--full) $(if $(PROFILE),--profile)
 
 clean: lab-down
 	rm -rf $(VENV)

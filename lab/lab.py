@@ -669,7 +669,7 @@ def set_clocks(guests: list[dict]) -> None:
 
 
 # The first converge of each lab: its playbook and inventory.
-CONVERGE = {"vrrp": ["playbooks/site.yml"], "ecmp": ["-i", "inventory/lab-ecmp", "lab/site.yml"]}
+CONVERGE = {"vrrp": ["-i", "inventory/lab", "lab/site.yml"], "ecmp": ["-i", "inventory/lab-ecmp", "lab/site.yml"]}
 
 
 def converged() -> None:
@@ -681,7 +681,9 @@ def converged() -> None:
     t0 = time.monotonic()
     argv = [str(Path(sys.executable).parent / "ansible-playbook"), *CONVERGE[LAB_NAME]]
     log(f"converging: {' '.join(argv[1:])}")
-    subprocess.run(argv, cwd=REPO, check=True)
+    # The lab's own roles (lab/roles), which its inventory applies through lvs_host_roles; ansible.cfg names none.
+    env = dict(os.environ, ANSIBLE_ROLES_PATH=os.environ.get("ANSIBLE_ROLES_PATH") or str(REPO / "lab" / "roles"))
+    subprocess.run(argv, cwd=REPO, check=True, env=env)
     log(f"converged in {time.monotonic() - t0:.1f} s")
     snapshot_save("converged", state_key())
 

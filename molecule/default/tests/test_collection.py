@@ -20,8 +20,8 @@ from vaulted import lab_secrets, leaks  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PROJECT_ONLY = ("lab/", "inventory/", "molecule/", "benchmarks/", "tests/unit", "tests/bad_inventories",
-                "tests/promtool", "tests/tools", ".venv", ".collections", "build/", "roles/demo_backend",
-                "roles/lab_backends", "roles/lab_resolver", "roles/lab_router", "tools/", "ansible.cfg", "Makefile",
+                "tests/promtool", "tests/tools", ".venv", ".collections", "build/", "tools/", "ansible.cfg",
+                "Makefile",
                 "requirements.txt", "requirements-collections.txt")
 PLAYBOOK = """\
 - name: The collection's rolling reload, by FQCN
