@@ -41,7 +41,7 @@ ECMP_VIP := 203.0.113.50:80
 # The client balances this VIP itself (role client_side, inventory/lab/group_vars/client_side).
 CLIENT_SIDE_VIP := 192.0.2.10:80
 
-.PHONY: setup apt venv promtool demo demo-ecmp demo-client-side test check lint unit units sanity sanity-changed molecule scenario drills lab-up lab-down lab-status converge bench bench-playbooks bench-scale clean
+.PHONY: setup apt venv promtool ee demo demo-ecmp demo-client-side test check lint unit units sanity sanity-changed molecule scenario drills lab-up lab-down lab-status converge bench bench-playbooks bench-scale clean
 
 setup: apt venv promtool
 
@@ -124,6 +124,14 @@ unit: setup
 SANITY_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 # The controller Python the sanity tests run under (3.11: Debian 12; 3.12 and 3.13 where installed).
 SANITY_PYTHON ?= 3.11
+# The execution environment's build context (execution-environment.yml): the collection tarball, then
+# ansible-builder create. Build the image from build/ee/context with podman where one runs.
+ee: venv
+	rm -rf build/ee && mkdir -p build/ee
+	ansible-galaxy collection build --output-path build/ee .
+	mv build/ee/lvsfleet-lvs-*.tar.gz build/ee/lvsfleet-lvs.tar.gz
+	ansible-builder create -f execution-environment.yml -c build/ee/context --output-filename Containerfile
+
 sanity: venv
 	rm -rf build/sanity build/dist
 	ansible-galaxy collection build --output-path build/dist .
