@@ -25,7 +25,7 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 # Host packages: QEMU (TCG), image tools, what the venv needs, and keepalived (verify.yml tests every
 # director's rendered configuration with it on the controller, in a private network namespace).
 APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static xz-utils \
-	openssh-client iproute2 python3 python3-venv ca-certificates keepalived util-linux chromium
+	openssh-client iproute2 python3 python3-venv ca-certificates keepalived util-linux chromium gcc libc6-dev
 MOLECULE_SCENARIOS := default reload ipvs bootstrap clientside adopt
 # Drills: long or destructive, run by `make drills` (not by `make test`).
 DRILL_SCENARIOS := rolling health

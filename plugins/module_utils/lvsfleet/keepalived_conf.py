@@ -6,7 +6,8 @@ variable definition or expansion) or '~' (a sequence) is reported as such: rende
 one. Standard library only.
 
     parse(text) -> [Node]   Node: keyword, args (tokens), children (for a block), line
-        strict: what lvsfleet renders is checked with it, so the special lines are errors.
+        strict: what lvsfleet renders is checked with it, so the special lines are errors, and so are a line past
+        the buffer, a backslash, CR or NUL, and a '"' touching a word (keepalived splits commands otherwise).
     load(path, host, read, expand) -> [Node]
         a hand-written configuration as keepalived reads it: `include` lines (glob patterns, relative to the
         including file's directory) are read in place, `@host` / `@^host` lines are kept only for (or except
@@ -133,6 +134,25 @@ def tokens(line: str, lineno: int = 0) -> list[str]:
     return out
 
 
+def _glued_quote(line: str) -> bool:
+    """Whether a '"' opens right after a word or closes right before one (`"/bin/x"nobody`, `a"b c"`).
+    keepalived 2.2.7 splits a line in two ways: lib/parser.c alloc_strvec_r() ends a word at a '"' (the tokens this
+    module reads: "/bin/x", "nobody"), while the command and user of notify*, quorum_*, misc_path and vrrp_script's
+    script are split again by alloc_strvec_quoted_escaped() (lib/notify.c notify_script_init, check/check_misc.c
+    misc_path_handler, vrrp/vrrp_parser.c vrrp_vscript_script_handler), which joins quoted and bare text into one
+    word as a shell does ("/bin/xnobody", run as the default script user). A quote with a blank, a brace or the
+    line's end on its outer side reads the same both ways."""
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch != '"':
+            continue
+        outside = line[i + 1:i + 2] if quoted else line[i - 1:i] if i else ""
+        if outside and outside not in " \t\r\v\f{}":
+            return True
+        quoted = not quoted
+    return False
+
+
 def _line_starts(toks: list[str]) -> list[str]:
     """The tokens keepalived sees at the start of a line: the first, and each after a brace (read_line() cuts a
     line at every unquoted brace and reads the rest as a line of its own)."""
@@ -148,6 +168,10 @@ def parse(text: str) -> list[Node]:
                             f"would read the rest as a new line)")
         if any(ch in line for ch in "\\\0\r"):
             raise ConfError(f"line {lineno}: a backslash, NUL or carriage return changes how keepalived reads it")
+    for lineno, line in physical_lines(text):
+        if _glued_quote(decomment(line)):
+            raise ConfError(f"line {lineno}: a '\"' touches a word: keepalived reads the words of a command and its "
+                            f"user as one (write a blank between a quoted string and the next word)")
     for lineno, toks in read_lines(text):
         for first in _line_starts(toks):
             if first == "include" or first[:1] in SPECIAL_FIRST:

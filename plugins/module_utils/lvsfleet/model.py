@@ -99,8 +99,11 @@ _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
 # An HTTP request target: absolute path and optional query, RFC 3986 characters without those keepalived's
 # parser or variable expansion would read ('#', '!', '$', quotes, braces, whitespace); '%' only as %XX.
-_URL_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~/:@&=+,;*()?]|%[0-9A-Fa-f]{2}){0,1023}")
+# _URL_PATH and _COMMAND_BYTES keep a rendered line inside keepalived's 1023-byte line buffer (lib/parser.c
+# read_line(); the rest of a longer line is read as a line of its own): indent and keyword take at most 40 bytes.
+_URL_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~/:@&=+,;*()?]|%[0-9A-Fa-f]{2}){0,960}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){1,1024}")
+_COMMAND_BYTES = 960  # a command's words, each %RS_ADDRESS% counted as the longest address it becomes
 _MD5 = re.compile(r"[0-9A-Fa-f]{32}")
 # A VRRP PASS secret as keepalived reads it: one token, printable ASCII, no comment or quote characters.
 _AUTH_PASS = re.compile(r"[A-Za-z0-9%&()*+,\-./:;<=>?@\[\]^_`|~]{1,8}")
@@ -367,6 +370,10 @@ def _argv(where: str, value) -> list[str]:
     if not value[0].startswith("/"):
         raise ModelError(f"{where}[0]: {_show(value[0])} must be an absolute path (keepalived runs it without a "
                          f"shell or PATH)")
+    size = len(" ".join(value).replace("%RS_ADDRESS%", "f" * 39).replace("%RS_PORT%", "65535"))
+    if size > _COMMAND_BYTES:
+        raise ModelError(f"{where}: the command is {size} bytes once rendered; keepalived reads a configuration "
+                         f"line of at most 1023 bytes, so at most {_COMMAND_BYTES} fit: use a wrapper script")
     return list(value)
 
 
