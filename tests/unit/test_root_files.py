@@ -335,3 +335,32 @@ def test_the_record_is_synced_and_the_state_file_read_only_as_root_s(rs, tmp_pat
     d = root_dir(tmp_path / "etc")
     (d / "real-server.json").symlink_to(victim)
     assert rs.main([str(d / "real-server.json")]) == 1
+
+
+# ---------------------------------------------------------------- lvsfleet-client-side: the state Ansible wrote
+@as_root
+def test_client_side_applier_reads_only_roots_state(tmp_path):
+    """The applier adds and removes addresses from what STATE.json says: a state file reached through a symlink,
+    owned by another user, writable by others, or in a directory another user controls, stops it."""
+    cs = load(ROLES / "client_side" / "files" / "lvsfleet-client-side", "lvsfleet_client_side")
+    etc = root_dir(tmp_path / "etc" / "lvsfleet")
+    good = etc / "client-side.json"
+    good.write_text('{"interface": "lvsclient0"}')
+    os.chmod(good, 0o644)
+    assert cs.read_root_file(str(good)) == b'{"interface": "lvsclient0"}'
+    link = etc / "link.json"
+    link.symlink_to(good)
+    with pytest.raises(OSError):
+        cs.read_root_file(str(link))
+    other = etc / "other.json"
+    other.write_text("{}")
+    os.chown(other, NOBODY, NOBODY)
+    writable = etc / "writable.json"
+    writable.write_text("{}")
+    os.chmod(writable, 0o666)
+    for bad in (other, writable):
+        with pytest.raises(SystemExit, match="not a regular file root alone may write"):
+            cs.read_root_file(str(bad))
+    os.chown(etc, NOBODY, NOBODY)
+    with pytest.raises(SystemExit, match="not a directory root alone controls"):
+        cs.read_root_file(str(good))

@@ -102,7 +102,8 @@ _HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
 # _URL_PATH and _COMMAND_BYTES keep a rendered line inside keepalived's 1023-byte line buffer (lib/parser.c
 # read_line(); the rest of a longer line is read as a line of its own): indent and keyword take at most 40 bytes.
 _URL_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~/:@&=+,;*()?]|%[0-9A-Fa-f]{2}){0,960}")
-_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){1,1024}")
+# UDP_CHECK payload/require_reply: one line of keepalived.conf, two characters a byte, under its 1023-byte buffer.
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){1,480}")
 _COMMAND_BYTES = 960  # a command's words, each %RS_ADDRESS% counted as the longest address it becomes
 _MD5 = re.compile(r"[0-9A-Fa-f]{32}")
 # A VRRP PASS secret as keepalived reads it: one token, printable ASCII, no comment or quote characters.
@@ -317,7 +318,7 @@ def _health(where: str, hc, protocol: str) -> dict:
         for key in ("payload", "reply"):
             if key in hc:
                 out[key] = _word(f"{where}.{key}", hc[key], _HEX, "hex bytes (an even number of 0-9a-f, at most "
-                                 "1024 bytes)").lower()
+                                 "480 bytes)").lower()
     if kind == "dns":
         out["query"] = _host(f"{where}.query", out.get("query", "."), allow_root=True)
         out["query_type"] = _choice(f"{where}.query_type", out.get("query_type", "SOA"), DNS_TYPES)
