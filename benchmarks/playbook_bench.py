@@ -35,13 +35,21 @@ def environment(strategy: str) -> dict[str, str]:
     return env
 
 
-def playbook(strategy: str, book: str, *args: str) -> tuple[float, list[str]]:
-    argv = [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / book), *args]
+def run_playbook(strategy: str, book: str, *args: str, env: dict[str, str] | None = None,
+                 wrapper: tuple[str, ...] = ()) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall time and the finished process of `ansible-playbook playbooks/<book> <args>` (exits when it fails);
+    `env` is added to the strategy's environment; `wrapper` runs the playbook under another Python program."""
+    argv = [*wrapper, str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / book), *args]
     t0 = time.monotonic()
-    p = subprocess.run(argv, env=environment(strategy), cwd=REPO, capture_output=True, text=True)
+    p = subprocess.run(argv, env={**environment(strategy), **(env or {})}, cwd=REPO, capture_output=True, text=True)
     took = time.monotonic() - t0
     if p.returncode != 0:
         sys.exit(f"{strategy} {book} {' '.join(args)}: rc {p.returncode}\n{(p.stdout + p.stderr)[-3000:]}")
+    return took, p
+
+
+def playbook(strategy: str, book: str, *args: str) -> tuple[float, list[str]]:
+    took, p = run_playbook(strategy, book, *args)
     changed = [line for line in p.stdout.splitlines() if " : ok=" in line and "changed=0 " not in line]
     return took, changed
 
