@@ -2,7 +2,8 @@
 installed with `ansible-galaxy collection install` into a directory of its own, then a playbook outside the
 repository, with an ansible.cfg of its own that knows nothing of the checkout, calls it by FQCN against the
 lab: the collection's rolling reload (verification, staging and validation on both directors, nothing to
-roll on a converged lab), then its IPVS module.
+roll on a converged lab), then its IPVS module. Then every shipped playbook by FQCN with an inventory outside
+the checkout (below).
 """
 import json
 import os
@@ -12,6 +13,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
 from conftest import REPO, record
 
 sys.path.insert(0, str(REPO / "molecule" / "resources"))
@@ -109,3 +111,62 @@ def test_built_tarball_installs_and_runs_by_fqcn(tmp_path):
     assert "TASK [lvsfleet.lvs.keepalived : Show the keepalived.conf change (secrets masked)]" in out, "no preview"
     recap = {line.split()[0]: line for line in out.splitlines() if " : ok=" in line}
     assert {"lb1", "lb2"} <= set(recap) and all("changed=0" in line for line in recap.values()), recap
+
+
+# Every shipped playbook, by FQCN from the installed tarball, with an inventory outside the checkout (the lab's,
+# copied as an operator keeps theirs: hosts, group_vars, the HeYe service files beside them, roles of their own
+# for the applications) and an ansible.cfg that names only the install directory and, as docs/performance.md
+# tells operators, Mitogen's strategy. On the converged lab each run changes nothing on any host; status and
+# adopt write only their reports on the controller. bootstrap runs with no worker to join (joining the lab's
+# fresh workers is the bootstrap scenario's, which needs them fresh).
+EVERY = [
+    ("verify", []),
+    ("site", []),
+    ("reload", []),
+    ("drain", ["-e", "drain_real_server=203.0.113.21", "-e", "drain_state=enabled"]),
+    ("maintenance", ["-e", "director=lb2", "-e", "maintenance=end"]),
+    ("status", ["-e", "status_dir={tmp}/status"]),
+    ("bootstrap", ["-e", '{{"bootstrap_play_hosts": []}}']),
+    ("adopt", ["-e", "adopt_dir={tmp}/adopted"]),
+    ("client_side", []),
+]
+
+
+@pytest.fixture(scope="module")
+def operator(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("operator")
+    run([BIN / "ansible-galaxy", "collection", "build", "--output-path", tmp / "dist", REPO])
+    (tarball,) = (tmp / "dist").glob("lvsfleet-lvs-*.tar.gz")
+    collections = tmp / "collections"
+    shutil.copytree(REPO / ".collections" / "ansible_collections" / "ansible" / "posix",
+                    collections / "ansible_collections" / "ansible" / "posix")
+    shutil.copytree(REPO / "inventory" / "lab", tmp / "inventory", ignore=shutil.ignore_patterns("*.md"))
+    shutil.copytree(REPO / "inventory" / "lab-services", tmp / "services")
+    shutil.copytree(REPO / "lab" / "roles", tmp / "roles")
+    strategy = Path(__import__("ansible_mitogen").__file__).parent / "plugins" / "strategy"
+    (tmp / "ansible.cfg").write_text(CONFIG.format(collections=collections).replace(
+        "[defaults]\n", f"[defaults]\nroles_path = {tmp / 'roles'}\nstrategy_plugins = {strategy}\n"
+                        "strategy = mitogen_linear\ndeprecation_warnings = False\n"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") or k == "ANSIBLE_VAULT_IDENTITY_LIST"}
+    env.update(ANSIBLE_CONFIG=str(tmp / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    run([BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", collections, tarball], env=env, cwd=tmp)
+    return tmp, env
+
+
+@pytest.mark.parametrize("book,args", EVERY, ids=[b for b, _ in EVERY])
+def test_every_shipped_playbook_from_the_tarball_with_an_outside_inventory(operator, book, args):
+    tmp, env = operator
+    argv = [BIN / "ansible-playbook", "-i", tmp / "inventory", "-e", f"lab_services_dir={tmp / 'services'}",
+            *[a.format(tmp=tmp) for a in args], f"lvsfleet.lvs.{book}"]
+    p = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env, cwd=tmp, timeout=1200)
+    out = p.stdout + p.stderr
+    recap = {line.split()[0]: line for line in out.splitlines() if " : ok=" in line}
+    record(f"tarball_{book}", rc=p.returncode, hosts=len(recap))
+    assert p.returncode == 0, out[-4000:]
+    assert "[WARNING]" not in out and "[DEPRECATION WARNING]" not in out, out[-4000:]
+    # Only the collection installed in the operator's directory ran: no path of the checkout in the output.
+    assert str(REPO / "roles") not in out and str(REPO / "playbooks") not in out, out[-4000:]
+    changed = {h: line for h, line in recap.items() if "changed=0" not in line and h != "localhost"}
+    assert changed == {}, changed
+    if book == "site":
+        assert {"lb1", "lb2", "rs1", "rs2", "client"} <= set(recap), recap
