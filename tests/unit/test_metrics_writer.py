@@ -16,6 +16,9 @@ vrrp_instance VI_1 {
         198.51.100.10/24 dev eth1
         198.51.100.20/24 dev eth1
     }
+    virtual_ipaddress_excluded {
+        198.51.100.30/24 dev eth1
+    }
 }
 # lvsfleet service: web
 virtual_server 198.51.100.10 80 {
@@ -133,6 +136,8 @@ def test_every_vip_of_an_instance_is_reported_as_the_kernel_holds_it(m, vr):
     s = samples(m, vr, held=("198.51.100.10/24",))
     assert s[("lvsfleet_vip_held", (("vip", "198.51.100.10"), ("vrrp_instance", "VI_1")))] == 1
     assert s[("lvsfleet_vip_held", (("vip", "198.51.100.20"), ("vrrp_instance", "VI_1")))] == 0
+    # The VIPs past those the advert carries (virtual_ipaddress_excluded) are the instance's too.
+    assert s[("lvsfleet_vip_held", (("vip", "198.51.100.30"), ("vrrp_instance", "VI_1")))] == 0
     states = {k[1]: v for k, v in s.items() if k[0] == "lvsfleet_vrrp_state"}
     assert states[(("state", "MASTER"), ("vrrp_instance", "VI_1"))] == 1
     assert sum(states.values()) == 1 and len(states) == 4

@@ -30,7 +30,8 @@ def test_a_healthy_pair():
     rep = status.report({"lb1": {"view": view(), "ipvs": IPVS, "events": [EVENT, "garbage line"]},
                          "lb2": {"view": view("BACKUP", held=False), "ipvs": IPVS, "events": []}}, now=NOW)
     assert rep["problems"] == []
-    assert rep["vips"] == [{"vip": "198.51.100.10", "vrrp_instance": "VI_LAB", "holders": ["lb1"], "state": "ok"}]
+    assert rep["vips"] == [{"vip": "198.51.100.10", "vrrp_instance": "VI_LAB", "holders": ["lb1"], "state": "ok",
+                            "services": ["web (tcp/80)"]}]
     rs1 = rep["services"][0]["real_servers"][0]
     assert rs1["by_director"]["lb1"] == {"up": True, "weight": 1, "active": 4, "inactive": 90}
     assert rep["events"] == [status.parse_event(EVENT)] and rep["events"][0]["services"] == "~web"

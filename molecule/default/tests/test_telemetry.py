@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+import yaml
+
 from conftest import LAB, REPO, lab_host, prom, record
 
 sys.path.insert(0, str(REPO / "lab"))
@@ -174,6 +176,13 @@ def test_status_report_and_page_in_a_real_browser():
     record("status_page", file="telemetry.json", playbook_s=took, screenshot=str(shot), html=str(page))
     vips = dom[dom.index('id="vips"'):dom.index("</table>", dom.index('id="vips"'))]
     assert VIP in vips and "lb1" in vips, vips
+    # Every VIP of every VRRP instance (the advert's and those past it: virtual_ipaddress_excluded), each with
+    # the services it carries.
+    instances = yaml.safe_load((REPO / "inventory" / "lab" / "group_vars" / "directors" / "vrrp.yml").read_text())
+    configured = {a.split("/")[0] for vi in instances["lvs_vrrp_instances"] for a in vi["virtual_ipaddresses"]}
+    assert {v["vip"] for v in rep["vips"]} == configured, rep["vips"]
+    assert all(f"<code>{a}</code>" in vips for a in configured), vips
+    assert "web (tcp/80)" in next(v for v in rep["vips"] if v["vip"] == VIP)["services"], rep["vips"]
     row = re.search(r'<tr class="bad" data-real-server="203\.0\.113\.22:8080">(.*?)</tr>', dom, re.S)
     assert row and "DOWN" in row.group(1), dom[-4000:]
     assert "held by no director" not in dom and "split brain" not in dom

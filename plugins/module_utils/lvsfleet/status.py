@@ -106,6 +106,8 @@ def report(readings: dict, now: float | None = None, events: int = 20) -> dict:
             problems.append(f"{name}: {ahead} event(s) dated more than {FUTURE_SLACK // 60} min ahead, left out "
                             f"(its clock, or forged lines)")
     for v in vips.values():
+        v["services"] = sorted({f"{s['name']} ({s['protocol']}/{s['port']})" for s in services.values()
+                                if s["vip"] == v["vip"]})
         v["state"] = {0: "none", 1: "ok"}.get(len(v["holders"]), "split")
         if v["state"] == "none" and any(d["reachable"] for d in directors):
             problems.append(f"VIP {v['vip']}: held by no director")
@@ -142,7 +144,8 @@ def table(rep: dict) -> list[str]:
     for v in rep["vips"]:
         holders = ", ".join(v["holders"]) or "NOBODY"
         mark = {"ok": "", "none": "  <-- held by no director", "split": "  <-- SPLIT BRAIN"}[v["state"]]
-        lines.append(f"  {v['vip']:<39} {v['vrrp_instance']:<16} held by {holders}{mark}")
+        lines.append(f"  {v['vip']:<39} {v['vrrp_instance']:<16} held by {holders}{mark}"
+                     + (f"  serves {', '.join(v.get('services') or [])}" if v.get("services") else ""))
     lines.append("Directors:")
     for d in rep["directors"]:
         if not d["reachable"]:
@@ -184,13 +187,16 @@ def page(rep: dict) -> str:
         out.append("<ul id=\"problems\">" + "".join(f"<li class=\"down\">{e(p)}</li>" for p in rep["problems"]) + "</ul>")
     else:
         out.append("<p id=\"problems\" class=\"up\">None.</p>")
-    out.append("<h2>VIPs</h2><table id=\"vips\"><tr><th>VIP</th><th>VRRP instance</th><th>Held by</th></tr>")
+    out.append("<h2>VIPs</h2><table id=\"vips\"><tr><th>VIP</th><th>VRRP instance</th><th>Held by</th>"
+               "<th>Services</th></tr>")
     for v in rep["vips"]:
         cls = "" if v["state"] == "ok" else " class=\"bad\""
         holders = e(", ".join(v["holders"])) or "<span class=\"down\">nobody</span>"
         if v["state"] == "split":
             holders += " <span class=\"down\">(split brain)</span>"
-        out.append(f"<tr{cls}><td><code>{e(v['vip'])}</code></td><td>{e(v['vrrp_instance'])}</td><td>{holders}</td></tr>")
+        served = e(", ".join(v.get("services") or [])) or "-"
+        out.append(f"<tr{cls}><td><code>{e(v['vip'])}</code></td><td>{e(v['vrrp_instance'])}</td><td>{holders}</td>"
+                   f"<td>{served}</td></tr>")
     out.append("</table><h2>Directors</h2><table id=\"directors\"><tr><th>Director</th><th>keepalived</th>"
                "<th>VRRP</th><th>Configuration</th><th>Last reload</th></tr>")
     for d in rep["directors"]:
