@@ -188,3 +188,49 @@ def test_an_http_check_without_a_status_code_is_reported(tmp_path):
     inv = adopt_case(tmp_path / "k.conf")
     assert [r["reason"].split(" (")[0] for r in inv["report"] if r["directive"].startswith("url")] == [
         "no status_code"]
+
+
+TUNNELS = """\
+virtual_server 198.51.100.60 80 {
+    delay_loop 5
+    lb_algo wrr
+    lb_kind TUN type gue port 5555
+    protocol TCP
+    real_server 203.0.113.21 80 {
+        TCP_CHECK {
+            connect_timeout 3
+        }
+    }
+}
+virtual_server 198.51.100.61 80 {
+    delay_loop 5
+    lb_algo wrr
+    lb_kind TUN type gre
+    protocol TCP
+    real_server 203.0.113.22 80 {
+        TCP_CHECK {
+            connect_timeout 3
+        }
+    }
+}
+"""
+
+
+@needs_keepalived
+def test_gue_and_gre_tunnels_render_as_keepalived_reads_them(tmp_path):
+    """keepalived 2.2.7 reads the tunnel type from lb_kind's words (check_parser.c svr_forwarding_handler); a
+    rendering without them would program ipip. Adopted, rendered, accepted by keepalived, the same meaning."""
+    f = tmp_path / "keepalived.conf"
+    f.write_text(TUNNELS)
+    inv = ka.merge({HOST: ka.adopt(kc.load(str(f), host=HOST), HOST)})
+    services = {s["vip"]: s for s in inv["lvs_services"]}
+    assert (services["198.51.100.60"]["tunnel"], services["198.51.100.60"]["tunnel_port"]) == ("gue", 5555)
+    assert services["198.51.100.61"]["tunnel"] == "gre"
+    text = render(inv)
+    assert "lb_kind TUN type gue port 5555\n" in text and "lb_kind TUN type gre\n" in text, text
+    out = tmp_path / "rendered.conf"
+    out.write_text(text)
+    res = subprocess.run([str(CONFIG_TEST), "--offline", str(out)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr + text
+    got, want = ka.meaning(kc.parse(text))["services"], ka.meaning(kc.parse(TUNNELS))["services"]
+    assert {k: v.get("tunnel") for k, v in got.items()} == {k: v.get("tunnel") for k, v in want.items()}
