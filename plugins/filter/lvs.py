@@ -241,9 +241,12 @@ def _certificate_problem(cert_pem: str, key_pem: str, address) -> str | None:
     if key.public_key().public_bytes(*raw) != cert.public_key().public_bytes(*raw):
         return "lvs_metrics_tls_key is not this certificate's key"
     now = datetime.datetime.now(datetime.timezone.utc)
-    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        return (f"valid from {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}, not "
-                f"now; Prometheus would refuse it")
+    # cryptography 42 and newer have the *_utc properties; older ones (Debian 12 ships 38) naive UTC datetimes.
+    utc = datetime.timezone.utc
+    start = getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before.replace(tzinfo=utc)
+    end = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=utc)
+    if not start <= now <= end:
+        return f"valid from {start:%Y-%m-%d} to {end:%Y-%m-%d}, not now; Prometheus would refuse it"
     if address is None:
         return None
     try:

@@ -40,6 +40,16 @@ def test_keepalived_running_with_script_security(name):
     assert "enable_script_security" in conf and "script_user keepalived_script" in conf
 
 
+def test_vrrp_records_are_read_from_a_directory_root_controls(lb1):
+    """/run/lvsfleet is root's, only its vrrp/ the script user's (vrrp-notify writes the records there): root's
+    tools read the records, and keep their own files beside them, only below directories root alone controls.
+    Owned by the script user (the file module gave the parent the child's owner), every record was ignored."""
+    owners = lb1.check_output("stat -c '%U:%a' /run/lvsfleet /run/lvsfleet/vrrp").split()
+    assert owners == ["root:755", "keepalived_script:755"], owners
+    state = json.loads(lb1.check_output("/usr/local/libexec/lvsfleet/vrrp-state"))
+    assert state["VI_LAB"]["recorded"] == "MASTER" and state["VI_LAB"]["transitions"], state["VI_LAB"]
+
+
 def test_vip_on_master_only(lb1, lb2):
     assert f"inet {VIP}/24" in lb1.check_output("ip -4 addr show dev lan0")
     assert f"inet {VIP}/24" not in lb2.check_output("ip -4 addr show dev lan0")
