@@ -84,6 +84,15 @@ def filter_docs():
     return ansible_doc("filter", [f"lvsfleet.lvs.{name}" for name in sorted(FILTERS)])
 
 
+def rendered(docs_and_problems, kind: str, name: str):
+    """ansible-doc's entry for one plugin and its `doc`, or a failure naming it."""
+    docs, _ = docs_and_problems
+    entry = docs.get(f"lvsfleet.lvs.{name}")
+    assert entry and entry.get("doc"), f"ansible-doc has no documentation for {kind} {name} (or failed: see " \
+                                       f"test_ansible_doc_renders_every_{kind}_without_a_warning)"
+    return entry, entry["doc"]
+
+
 def test_ansible_doc_renders_every_module_without_a_warning(module_docs):
     _, problems = module_docs
     assert not problems, problems
@@ -91,11 +100,7 @@ def test_ansible_doc_renders_every_module_without_a_warning(module_docs):
 
 @pytest.mark.parametrize("path", MODULES, ids=[p.stem for p in MODULES])
 def test_ansible_doc_renders_the_module(module_docs, path):
-    docs, _ = module_docs
-    entry = docs.get(f"lvsfleet.lvs.{path.stem}")
-    assert entry and entry.get("doc"), f"ansible-doc has no documentation for module {path.stem} (or failed: " \
-                                       f"see test_ansible_doc_renders_every_module_without_a_warning)"
-    doc = entry["doc"]
+    entry, doc = rendered(module_docs, "module", path.stem)
     assert doc["module"] == path.stem and doc["short_description"]
     assert entry["examples"] and entry["return"] is not None, f"{path.name}: EXAMPLES or RETURN is missing"
 
@@ -115,11 +120,7 @@ def test_ansible_doc_renders_every_filter_without_a_warning(filter_docs):
 
 @pytest.mark.parametrize("name", sorted(FILTERS))
 def test_ansible_doc_renders_the_filter(filter_docs, name):
-    docs, _ = filter_docs
-    entry = docs.get(f"lvsfleet.lvs.{name}")
-    assert entry and entry.get("doc"), f"ansible-doc has no documentation for filter {name} (or failed: see " \
-                                       f"test_ansible_doc_renders_every_filter_without_a_warning)"
-    doc = entry["doc"]
+    entry, doc = rendered(filter_docs, "filter", name)
     assert doc["name"] == name and doc["short_description"] and doc["description"] and doc.get("version_added")
     assert Path(doc["filename"]).name == f"{name}.yml", doc["filename"]
     assert entry["examples"] and f"lvsfleet.lvs.{name}" in entry["examples"], f"{name}: EXAMPLES do not use it"
