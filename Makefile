@@ -23,9 +23,11 @@ endif
 # Scenarios live in molecule/ (in a collection root molecule would look in extensions/molecule/).
 export MOLECULE_GLOB := molecule/*/molecule.yml
 # Host packages: QEMU (TCG), image tools, what the venv needs, and keepalived (verify.yml tests every
-# director's rendered configuration with it on the controller, in a private network namespace).
+# director's rendered configuration with it on the controller, in a private network namespace); libssh-gcrypt-4 is
+# the one library the venv's bird (target bird) links that a plain Debian 12 lacks.
 APT_PACKAGES := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static xz-utils \
-	openssh-client iproute2 python3 python3-venv ca-certificates keepalived util-linux chromium gcc libc6-dev
+	openssh-client iproute2 python3 python3-venv ca-certificates keepalived util-linux chromium gcc libc6-dev \
+	libssh-gcrypt-4
 MOLECULE_SCENARIOS := default reload ipvs bootstrap clientside adopt
 # Drills: long or destructive, run by `make drills` (not by `make test`).
 DRILL_SCENARIOS := rolling health
@@ -41,9 +43,9 @@ ECMP_VIP := 203.0.113.50:80
 # The client balances this VIP itself (role client_side, inventory/lab/group_vars/client_side).
 CLIENT_SIDE_VIP := 192.0.2.10:80
 
-.PHONY: setup apt venv promtool ee demo demo-ecmp demo-client-side test check lint unit units sanity sanity-changed molecule scenario drills lab-up lab-down lab-status converge bench bench-playbooks bench-scale clean
+.PHONY: setup apt venv promtool bird docs-keys ee demo demo-ecmp demo-client-side test check lint unit units sanity sanity-changed molecule scenario drills lab-up lab-down lab-status converge bench bench-playbooks bench-scale clean
 
-setup: apt venv promtool
+setup: apt venv promtool bird
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -81,6 +83,18 @@ $(VENV)/bin/promtool: | $(VENV)/.installed
 	install -m 0755 usr/bin/promtool $(CURDIR)/$@
 	$@ --version | head -n 1
 
+# bird (BIRD 2, verify.yml tests every anycast director's rendered bird.conf with `bird -p` on the controller) from
+# Debian's bird2 package, unpacked into the venv the same way: installing the package would start a BGP daemon on
+# this host. It links libc and libssh-gcrypt-4 (APT_PACKAGES).
+bird: $(VENV)/bin/bird
+
+$(VENV)/bin/bird: | $(VENV)/.installed
+	@set -e; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; cd "$$d"; \
+	apt-get download bird2 >/dev/null 2>&1 || { apt-get update -qq && apt-get download bird2; }; \
+	dpkg-deb --fsys-tarfile bird2_*.deb | tar -x ./usr/sbin/bird; \
+	install -m 0755 usr/sbin/bird $(CURDIR)/$@
+	$@ --version 2>&1 | head -n 1
+
 lab-up: setup
 	$(PY) lab/lab.py up
 
@@ -112,6 +126,11 @@ demo-client-side: converge
 lint: venv
 	yamllint .
 	ansible-lint --offline
+	$(PY) tools/gen_key_tables.py --check
+
+# docs/inventory-keys.md from the schema (plugins/module_utils/lvsfleet/schema.py); `make lint` fails when stale.
+docs-keys: venv
+	$(PY) tools/gen_key_tables.py
 
 unit: setup
 	python -m pytest -q -p no:cacheprovider tests/unit

@@ -16,7 +16,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
-from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt, model, roll_plan, status
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt, model, roll_plan, status, variables
 
 
 def lvs_normalize_services(services, var="lvs_services"):
@@ -139,6 +139,7 @@ def lvs_check_inventory(hostvars, groups):
     try:
         for host in groups.get("all", []):
             model.check_variable_names(host, list(hostvars[host]))
+            variables.check_host_variables(host, hostvars[host])
             if model.host_roles(host, hostvars[host].get("lvs_host_roles")) and host in groups.get("directors", []):
                 raise model.ModelError(f"{host}: lvs_host_roles: site.yml applies it on real servers and client-side "
                                        f"hosts only; on a director it would do nothing")
@@ -704,6 +705,41 @@ _BCRYPT_ALPHABET = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
                                  "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
+# lvs_kernel's sysctl grammar (plugins/modules/lvs_kernel.py): a key in dotted form, words of letters, digits, '_' and
+# '-' (it writes /proc/sys/<key with '.' as '/'> and refuses '/' in a key); a value written as text: a bool (1/0), a
+# whole number or plain words separated by blanks ("4096 131072 6291456", "bbr").
+_SYSCTL_KEY = re.compile(r"[A-Za-z0-9_-]*[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*[A-Za-z0-9][A-Za-z0-9_-]*)*")
+_SYSCTL_VALUE = re.compile(r"[A-Za-z0-9_.:,+-]+([ \t]+[A-Za-z0-9_.:,+-]+)*")
+
+
+def lvs_sysctl_errors(layers, host="") -> list:
+    """What is wrong with the sysctl set `layers` give, one message per mistake naming host, variable, key and value.
+    `layers`: [variable, mapping] pairs merged in order (later wins, as ansible.builtin.combine does); each key of the
+    merged set is judged as the variable that set it last gives it. Empty: lvs_kernel can apply the set."""
+    errors, final = [], {}
+    where = f"{host}: " if host else ""
+    for layer in layers or []:
+        if not isinstance(layer, (list, tuple)) or len(layer) != 2:
+            raise AnsibleFilterError(f"lvs_sysctl_errors: {layer!r} is not a [variable, mapping] pair")
+        var, mapping = layer
+        if not isinstance(mapping, dict):
+            errors.append(f"{where}{var}: {json.dumps(mapping, default=str)} must be a mapping of sysctl name to "
+                          f"value")
+            continue
+        for key, value in mapping.items():
+            final[key] = (var, value)
+    for key, (var, value) in final.items():
+        shown = f"{where}{var}: {json.dumps(key, default=str)}: {json.dumps(value, default=str)}"
+        if not isinstance(key, str) or not _SYSCTL_KEY.fullmatch(key) or len(key) > 255:
+            errors.append(f"{shown}: the key is not a sysctl name (dotted /proc/sys path words: letters, digits, "
+                          f"'_' and '-', e.g. net.ipv4.ip_forward)")
+        elif not (isinstance(value, int)  # bool included: lvs_kernel writes 1 or 0
+                  or (isinstance(value, str) and _SYSCTL_VALUE.fullmatch(value) and len(value) <= 255)):
+            errors.append(f"{shown}: the value is not a plain number or word (a whole number, a bool, or words of "
+                          f"letters, digits and _ . : , + - separated by blanks)")
+    return errors
+
+
 class FilterModule:
     def filters(self):
         return {"lvs_normalize_services": lvs_normalize_services, "lvs_normalize_vrrp": lvs_normalize_vrrp,
@@ -721,4 +757,4 @@ class FilterModule:
                 "lvs_status_page": lvs_status_page, "lvs_normalize_bgp": lvs_normalize_bgp,
                 "lvs_dpkg_query": lvs_dpkg_query, "lvs_packages_installed": lvs_packages_installed,
                 "lvs_systemctl_show": lvs_systemctl_show, "lvs_unit_settled": lvs_unit_settled,
-                "lvs_bcrypt": lvs_bcrypt}
+                "lvs_bcrypt": lvs_bcrypt, "lvs_sysctl_errors": lvs_sysctl_errors}

@@ -66,7 +66,7 @@ def test_no_bgp_and_no_anycast_service_is_no_model():
      "lvs_bgp.neighbors[0].password: must be 1 to 80"),
     ({"asn": 65001, "neighbors": [{"name": "a", "address": "198.51.100.1", "asn": 65000},
                                   {"name": "a", "address": "198.51.100.2", "asn": 65000}]},
-     "lvs_bgp.neighbors: two neighbors share a name"),
+     "lvs_bgp.neighbors[1].name: 'a' is also lvs_bgp.neighbors[0]'s"),
     ({"asn": 65001, "neighbors": [{"address": "198.51.100.1", "asn": 65000, "bfd": "yes"}]},
      "lvs_bgp.neighbors[0].bfd: 'yes' must be true or false"),
 ])

@@ -53,7 +53,7 @@ BAD = [
     ([svc(scheduler="rr", scheduler_flags=["sh-port"])], "lvs_services[0] (web).scheduler_flags: 'sh-port'"),
     ([svc(port="http")], "lvs_services[0] (web).port: 'http' is not an integer"),
     ([svc(real_servers=[])], "lvs_services[0] (web).real_servers: needs a non-empty list of real servers"),
-    ({"web": MINIMAL}, "lvs_services: must be a list of services, got a mapping"),
+    ({"web": MINIMAL}, "lvs_services: {'web': {'name': 'web'"),
 ]
 
 

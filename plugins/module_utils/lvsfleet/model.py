@@ -19,38 +19,16 @@ import functools
 import ipaddress
 import re
 
-SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
-SCHEDULER_FLAGS = {
-    "sh": ("sh-fallback", "sh-port"),
-    "mh": ("mh-fallback", "mh-port"),
-}
-PROTOCOLS = ("tcp", "udp", "sctp")
-FORWARDING = ("nat", "dr", "tun")
-TUNNEL_TYPES = ("ipip", "gue", "gre")
-RS_STATES = ("enabled", "drained", "disabled")
-HEALTH_TYPES = ("none", "tcp", "http", "https", "udp", "dns", "smtp", "mysql", "syslog", "custom")
-VIP_HOLDERS = ("vrrp", "external", "bgp")
-DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
+# The vocabularies and key sets are the schema's (schema.py: every key, its kind, default and readers).
+from .schema import (  # noqa: E402  pylint: disable=wrong-import-position
+    DNS_TYPES, FORWARDING, HEALTH_TYPES, OBJECTS, PROTOCOLS, RS_STATES, SCHEDULER_FLAGS, SCHEDULERS, TUNNEL_TYPES,
+    VARIABLES, VIP_HOLDERS, health_keys, health_keys_common,
+)
 
-SERVICE_KEYS = {
-    "name", "vip", "port", "protocol", "fwmark", "scheduler", "scheduler_flags", "forwarding", "tunnel", "tunnel_port",
-    "persistence", "ops", "health_check", "quorum", "hysteresis", "sorry_server", "inhibit_on_failure",
-    "real_servers", "delay_loop", "vrrp_instance", "alpha", "omega", "vips", "vip_holder",
-}
-RS_KEYS = {"address", "port", "weight", "state", "upper_threshold", "lower_threshold", "name"}
-HEALTH_KEYS_COMMON = {"type", "interval", "timeout", "retries", "delay_before_retry", "port", "via"}
-HEALTH_KEYS = {
-    "none": set(),
-    "tcp": set(),
-    "http": {"path", "status", "digest", "host"},
-    "https": {"path", "status", "digest", "host"},
-    "udp": {"payload", "reply"},
-    "dns": {"query", "query_type"},
-    "smtp": {"helo"},
-    "mysql": {"user", "password"},
-    "syslog": {"transport"},
-    "custom": {"script"},
-}
+SERVICE_KEYS = set(OBJECTS["service"])
+RS_KEYS = set(OBJECTS["real_server"])
+HEALTH_KEYS_COMMON = health_keys_common()
+HEALTH_KEYS = {kind: health_keys(kind) for kind in HEALTH_TYPES}
 # The transport a check type probes with: a check of another transport than the service's must name the
 # port it probes (health_check.port), or it would knock on a port nothing listens on.
 HEALTH_TRANSPORT = {"tcp": "tcp", "http": "tcp", "https": "tcp", "smtp": "tcp", "mysql": "tcp", "udp": "udp",
@@ -265,32 +243,13 @@ def _unknown(where: str, item: dict, allowed: set) -> None:
 
 # ---------------------------------------------------------------- health checks
 def _health(where: str, hc, protocol: str) -> dict:
-    if hc is None:
-        # By default a check of the service's own transport: connect (TCP) or a datagram that must not draw
-        # an ICMP port unreachable (UDP). keepalived has no SCTP check: an SCTP service names its own.
-        hc = {"type": {"tcp": "tcp", "udp": "udp"}.get(protocol, "none")}
-    if isinstance(hc, str):
-        hc = {"type": hc}
-    _mapping(where, hc, "at least 'type'")
-    if "type" not in hc:  # the same default as no health_check: the service's own transport
-        hc = dict(hc, type={"tcp": "tcp", "udp": "udp"}.get(protocol, "none"))
+    """A service's health_check, normalized: defaults filled in, options checked against its type."""
+    hc = _health_mapping(where, hc, protocol)
     out = dict(HEALTH_DEFAULTS)
     out.update(hc)
     kind = _choice(f"{where}.type", out["type"], HEALTH_TYPES)
-    fits = HEALTH_KEYS_COMMON | HEALTH_KEYS[kind]
-    for key in sorted(set(hc) - fits, key=str):
-        owners = [t for t in HEALTH_TYPES if key in HEALTH_KEYS[t]]
-        if owners:
-            raise ModelError(f"{where}.{key}: not an option of a {kind} health check "
-                             f"(it belongs to {', '.join(owners)})")
-    _unknown(where, hc, fits)
-    out["interval"] = _int(where, out["interval"], 1, 3600, "interval")
-    out["timeout"] = _int(where, out["timeout"], 1, 3600, "timeout")
-    out["retries"] = _int(where, out["retries"], 0, 100, "retries")
-    out["delay_before_retry"] = _int(where, out["delay_before_retry"], 0, 3600, "delay_before_retry")
-    if kind != "none" and out["timeout"] > out["interval"]:
-        raise ModelError(f"{where}.timeout: {out['timeout']} is longer than the interval {out['interval']}; a check "
-                         f"must end before the next one starts")
+    _health_keys(where, hc, kind)
+    _health_timing(where, out, kind)
     out["port"] = _int(where, out["port"], 1, 65535, "port") if "port" in hc else None
     out["via"] = _choice(f"{where}.via", out["via"], HEALTH_VIA)
     if out["via"] == "forwarding" and kind not in VIA_FORWARDING_TYPES:
@@ -304,16 +263,63 @@ def _health(where: str, hc, protocol: str) -> dict:
         raise ModelError(f"{where}.type: a {kind} check probes over {transport.upper()} but the service is "
                          f"{protocol.upper()}; set health_check.port to the {transport.upper()} port to probe, or "
                          f"choose a check of the service's protocol")
+    _health_options(where, hc, out, kind)
+    return out
+
+
+def _health_mapping(where: str, hc, protocol: str) -> dict:
+    """health_check as a mapping with a type: none or a bare type name become one, the default type filled in."""
+    if hc is None:
+        # By default a check of the service's own transport: connect (TCP) or a datagram that must not draw
+        # an ICMP port unreachable (UDP). keepalived has no SCTP check: an SCTP service names its own.
+        hc = {"type": {"tcp": "tcp", "udp": "udp"}.get(protocol, "none")}
+    if isinstance(hc, str):
+        hc = {"type": hc}
+    _mapping(where, hc, "at least 'type'")
+    if "type" not in hc:  # the same default as no health_check: the service's own transport
+        hc = dict(hc, type={"tcp": "tcp", "udp": "udp"}.get(protocol, "none"))
+    return hc
+
+
+def _health_keys(where: str, hc: dict, kind: str) -> None:
+    """Only the common keys and those of the check's type; another type's key is named as such."""
+    fits = HEALTH_KEYS_COMMON | HEALTH_KEYS[kind]
+    for key in sorted(set(hc) - fits, key=str):
+        owners = [t for t in HEALTH_TYPES if key in HEALTH_KEYS[t]]
+        if owners:
+            raise ModelError(f"{where}.{key}: not an option of a {kind} health check "
+                             f"(it belongs to {', '.join(owners)})")
+    _unknown(where, hc, fits)
+
+
+def _health_timing(where: str, out: dict, kind: str) -> None:
+    """interval, timeout, retries and delay_before_retry; a check ends before the next one starts."""
+    out["interval"] = _int(where, out["interval"], 1, 3600, "interval")
+    out["timeout"] = _int(where, out["timeout"], 1, 3600, "timeout")
+    out["retries"] = _int(where, out["retries"], 0, 100, "retries")
+    out["delay_before_retry"] = _int(where, out["delay_before_retry"], 0, 3600, "delay_before_retry")
+    if kind != "none" and out["timeout"] > out["interval"]:
+        raise ModelError(f"{where}.timeout: {out['timeout']} is longer than the interval {out['interval']}; a check "
+                         f"must end before the next one starts")
+
+
+def _health_http(where: str, hc: dict, out: dict) -> None:
+    """An http or https check's path, status, digest and host."""
+    out["path"] = _word(f"{where}.path", out.get("path", "/"), _URL_PATH,
+                        "a URL path starting with '/' (RFC 3986 characters; percent-encode spaces, '#', '!', "
+                        "'$', quotes and braces)")
+    out["status"] = _int(where, out.get("status", 200), 100, 599, "status")
+    if "digest" in hc:
+        out["digest"] = _word(f"{where}.digest", hc["digest"], _MD5,
+                              "an MD5 digest: 32 hex digits (as keepalived's genhash prints it)").lower()
+    if "host" in hc:
+        out["host"] = _host(f"{where}.host", hc["host"], allow_port=True)
+
+
+def _health_options(where: str, hc: dict, out: dict, kind: str) -> None:
+    """The options of the check's own type (http, udp, dns, smtp, custom, mysql)."""
     if kind in ("http", "https"):
-        out["path"] = _word(f"{where}.path", out.get("path", "/"), _URL_PATH,
-                            "a URL path starting with '/' (RFC 3986 characters; percent-encode spaces, '#', '!', "
-                            "'$', quotes and braces)")
-        out["status"] = _int(where, out.get("status", 200), 100, 599, "status")
-        if "digest" in hc:
-            out["digest"] = _word(f"{where}.digest", hc["digest"], _MD5,
-                                  "an MD5 digest: 32 hex digits (as keepalived's genhash prints it)").lower()
-        if "host" in hc:
-            out["host"] = _host(f"{where}.host", hc["host"], allow_port=True)
+        _health_http(where, hc, out)
     if kind == "udp":
         for key in ("payload", "reply"):
             if key in hc:
@@ -329,17 +335,23 @@ def _health(where: str, hc, protocol: str) -> dict:
             raise ModelError(f"{where}.script: a custom health check needs a script")
         out["script"] = _argv(f"{where}.script", out["script"])
     if kind == "mysql" and ("user" in hc or "password" in hc):
-        # An authenticated ping: the credentials go to a file only the script user reads, never to argv.
-        if not hc.get("user") or not hc.get("password"):
-            raise ModelError(f"{where}: an authenticated mysql check needs both user and password "
-                             f"(the password from Ansible Vault)")
-        _word(f"{where}.user", hc["user"], re.compile(r"[A-Za-z0-9_.-]{1,80}"),
-              "a MySQL user name (letters, digits, _ . -)")
-        if not isinstance(hc["password"], str):
-            raise ModelError(f"{where}.password: must be a string (a {_kind(hc['password'])} was given; "
-                             f"the value is not shown)")
-        out["password"] = str(hc["password"])
-    return out
+        _health_mysql_login(where, hc, out)
+
+
+def _health_mysql_login(where: str, hc: dict, out: dict) -> None:
+    """An authenticated mysql ping: user and password, both given."""
+    # The credentials go to a file only the script user reads, never to argv.
+    if not hc.get("user") or not hc.get("password"):
+        raise ModelError(f"{where}: an authenticated mysql check needs both user and password "
+                         f"(the password from Ansible Vault)")
+    _word(f"{where}.user", hc["user"], re.compile(r"[A-Za-z0-9_.-]{1,80}"),
+          "a MySQL user name (letters, digits, _ . -)")
+    password = hc["password"]
+    if not isinstance(password, str) or any(ord(c) < 32 or ord(c) == 127 for c in password):
+        # One line of the credentials file: a control character would end it or add another setting.
+        raise ModelError(f"{where}.password: must be a string without control characters (a {_kind(password)} "
+                         f"was given; the value is not shown)")
+    out["password"] = str(hc["password"])
 
 
 def _host(where: str, value, allow_port: bool = False, allow_root: bool = False) -> str:
@@ -481,6 +493,7 @@ def _set_state(rs: dict, state: str) -> None:
 
 
 def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
+    """One service of `var` (item `i`), normalized and checked on its own."""
     if not isinstance(svc, dict):
         raise ModelError(f"{var}[{i}]: {_show(svc)} must be a mapping")
     name = svc.get("name")
@@ -492,6 +505,45 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
     if not name:
         raise ModelError(f"{label}.name: every service needs a name")
     out["name"] = _name(f"{label}.name", name, "; it names keepalived groups and check files")
+    _service_port(label, svc, out)
+    out["vips"] = _group_vips(label, svc)
+    vip = _parse_addr(out["vips"][0])
+    out["vip"] = out["vips"][0]
+    out["family"] = vip.version
+    out["group"] = out["name"] if "vips" in svc else None
+    out["protocol"] = _choice(f"{label}.protocol", out["protocol"], PROTOCOLS)
+    _service_scheduler(label, out)
+    _service_forwarding(label, out)
+    for key in ("ops", "inhibit_on_failure", "alpha", "omega"):
+        out[key] = _bool(f"{label}.{key}", out[key])
+    if out["ops"] and out["protocol"] != "udp":
+        raise ModelError(f"{label}.ops: one-packet scheduling works for UDP services only (this one is "
+                         f"{out['protocol']}); keepalived would turn it off")
+    if out["persistence"] is not None:
+        out["persistence"] = _persistence(f"{label}.persistence", out["persistence"], out["family"])
+    out["quorum"] = _int(f"{label}.quorum", out["quorum"], 1, 65535)
+    out["hysteresis"] = _int(f"{label}.hysteresis", out["hysteresis"], 0, 65535)
+    if out["hysteresis"] >= out["quorum"]:
+        raise ModelError(f"{label}.hysteresis: {out['hysteresis']} must be below quorum {out['quorum']}; "
+                         f"keepalived would reduce it")
+    out["health_check"] = _health(f"{label}.health_check", svc.get("health_check"), out["protocol"])
+    out["delay_loop"] = _int(f"{label}.delay_loop", out["delay_loop"], 1, 3600) if out["delay_loop"] is not None \
+        else out["health_check"]["interval"]
+    _service_vip_holder(label, out)
+    if out["sorry_server"] is not None:
+        out["sorry_server"] = _sorry(f"{label}.sorry_server", out["sorry_server"], out)
+    if out["health_check"]["via"] == "forwarding":
+        _check_via_forwarding(label, out)
+    out["real_servers"] = _real_servers(label, out, svc.get("real_servers"))
+    total = sum(r["weight"] for r in out["real_servers"] if r["present"])
+    if out["quorum"] > max(total, 1):
+        raise ModelError(f"{label}.quorum: {out['quorum']} exceeds the total weight {total} of its real servers; "
+                         f"keepalived would reduce it")
+    return out
+
+
+def _service_port(label: str, svc: dict, out: dict) -> None:
+    """fwmark and port: a fwmark service's port may be 0 (any), an address service needs one."""
     if out.get("fwmark") is not None:
         out["fwmark"] = _int(f"{label}.fwmark", out["fwmark"], 1, 0xFFFFFFFF)
         out["port"] = _int(f"{label}.port", out.get("port", 0), 0, 65535)
@@ -500,12 +552,10 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
         if "port" not in svc:
             raise ModelError(f"{label}.port: required unless fwmark is set")
         out["port"] = _int(f"{label}.port", out["port"], 1, 65535)
-    out["vips"] = _group_vips(label, svc)
-    vip = _parse_addr(out["vips"][0])
-    out["vip"] = out["vips"][0]
-    out["family"] = vip.version
-    out["group"] = out["name"] if "vips" in svc else None
-    out["protocol"] = _choice(f"{label}.protocol", out["protocol"], PROTOCOLS)
+
+
+def _service_scheduler(label: str, out: dict) -> None:
+    """scheduler and scheduler_flags: the flags that scheduler takes, each once."""
     out["scheduler"] = _choice(f"{label}.scheduler", out["scheduler"], SCHEDULERS)
     flags = _list(f"{label}.scheduler_flags", out["scheduler_flags"] if out["scheduler_flags"] is not None else [],
                   "scheduler flags, e.g. [sh-port]")
@@ -515,6 +565,10 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
     if len(set(flags)) != len(flags):
         raise ModelError(f"{label}.scheduler_flags: {_show(flags)} names a flag twice")
     out["scheduler_flags"] = list(flags)
+
+
+def _service_forwarding(label: str, out: dict) -> None:
+    """forwarding, tunnel (tun only; ipip by default) and tunnel_port (gue only, and then required)."""
     out["forwarding"] = _choice(f"{label}.forwarding", out["forwarding"], FORWARDING)
     if out.get("tunnel") is not None:
         if out["forwarding"] != "tun":
@@ -527,28 +581,22 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
         raise ModelError(f"{label}.tunnel_port: only valid with tunnel: gue (the GUE receiver port)")
     if out.get("tunnel") == "gue" and not out["tunnel_port"]:
         raise ModelError(f"{label}.tunnel_port: tunnel: gue needs the UDP port of the real servers' GUE receiver")
-    for key in ("ops", "inhibit_on_failure", "alpha", "omega"):
-        out[key] = _bool(f"{label}.{key}", out[key])
-    if out["ops"] and out["protocol"] != "udp":
-        raise ModelError(f"{label}.ops: one-packet scheduling works for UDP services only (this one is "
-                         f"{out['protocol']}); keepalived would turn it off")
-    if out["persistence"] is not None:
-        p = out["persistence"]
-        if isinstance(p, (int, str)) and not isinstance(p, bool):
-            p = {"timeout": p}
-        _mapping(f"{label}.persistence", p, "a timeout in seconds or {timeout, netmask}")
-        _unknown(f"{label}.persistence", p, {"timeout", "netmask"})
-        out["persistence"] = {"timeout": _int(f"{label}.persistence.timeout", p.get("timeout", 300), 1, 2678400)}
-        if p.get("netmask") is not None:
-            out["persistence"]["netmask"] = _netmask(f"{label}.persistence.netmask", p["netmask"], out["family"])
-    out["quorum"] = _int(f"{label}.quorum", out["quorum"], 1, 65535)
-    out["hysteresis"] = _int(f"{label}.hysteresis", out["hysteresis"], 0, 65535)
-    if out["hysteresis"] >= out["quorum"]:
-        raise ModelError(f"{label}.hysteresis: {out['hysteresis']} must be below quorum {out['quorum']}; "
-                         f"keepalived would reduce it")
-    out["health_check"] = _health(f"{label}.health_check", svc.get("health_check"), out["protocol"])
-    out["delay_loop"] = _int(f"{label}.delay_loop", out["delay_loop"], 1, 3600) if out["delay_loop"] is not None \
-        else out["health_check"]["interval"]
+
+
+def _persistence(where: str, value, family: int) -> dict:
+    """persistence: a timeout in seconds, or {timeout, netmask}; as {timeout[, netmask]}."""
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        value = {"timeout": value}
+    _mapping(where, value, "a timeout in seconds or {timeout, netmask}")
+    _unknown(where, value, set(OBJECTS["persistence"]))
+    out = {"timeout": _int(f"{where}.timeout", value.get("timeout", 300), 1, 2678400)}
+    if value.get("netmask") is not None:
+        out["netmask"] = _netmask(f"{where}.netmask", value["netmask"], family)
+    return out
+
+
+def _service_vip_holder(label: str, out: dict) -> None:
+    """vip_holder and vrrp_instance (only for a VIP VRRP holds); bgp's own conditions."""
     out["vip_holder"] = _choice(f"{label}.vip_holder", out["vip_holder"], VIP_HOLDERS)
     if out["vrrp_instance"] is not None:
         out["vrrp_instance"] = _vrrp_name(f"{label}.vrrp_instance", out["vrrp_instance"])
@@ -558,16 +606,6 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
             raise ModelError(f"{label}.vrrp_instance: a fwmark service has no VIP for a VRRP instance to hold")
     if out["vip_holder"] == "bgp":
         _anycast(label, out)
-    if out["sorry_server"] is not None:
-        out["sorry_server"] = _sorry(f"{label}.sorry_server", out["sorry_server"], out)
-    if out["health_check"]["via"] == "forwarding":
-        _check_via_forwarding(label, out)
-    out["real_servers"] = _real_servers(label, out, svc.get("real_servers"))
-    total = sum(r["weight"] for r in out["real_servers"] if r["present"])
-    if out["quorum"] > max(total, 1):
-        raise ModelError(f"{label}.quorum: {out['quorum']} exceeds the total weight {total} of its real servers; "
-                         f"keepalived would reduce it")
-    return out
 
 
 # Anycast (vip_holder: bgp): every director announces the VIP and an upstream router spreads flows over them by
@@ -613,7 +651,7 @@ def _sorry(where: str, value, svc: dict) -> dict:
     if isinstance(value, str):
         raise ModelError(f"{where}: {_show(value)} must be a mapping {{address, port}}")
     _mapping(where, value, "{address, port}")
-    _unknown(where, value, {"address", "port"})
+    _unknown(where, value, set(OBJECTS["sorry_server"]))
     if "address" not in value:
         raise ModelError(f"{where}.address: required")
     addr = _addr(f"{where}.address", value["address"])
@@ -636,7 +674,7 @@ def normalize_services(services, var: str = "lvs_services") -> list[dict]:
     if services is None:
         return []
     if not isinstance(services, list):
-        raise ModelError(f"{var}: must be a list of services, got a {_kind(services)}")
+        raise ModelError(f"{var}: {_show(services)} must be a list of services (a {_kind(services)} was given)")
     out, keys, names = [], {}, {}
     for i, svc in enumerate(services):
         n = normalize_service(svc, i, var)
@@ -691,11 +729,8 @@ def _one_way_per_vip(services: list[dict], var: str) -> None:
 
 
 # ---------------------------------------------------------------- VRRP
-VRRP_KEYS = {"name", "interface", "virtual_router_id", "advert_int", "priorities", "virtual_ipaddresses",
-             "nopreempt", "preempt_delay", "auth_pass", "unicast_peers", "track_interfaces", "track_scripts",
-             "sync_group", "lvs_sync_daemon", "garp_master_delay", "garp_master_repeat", "garp_master_refresh",
-             "advertised_addresses"}
-VRRP_SCRIPT_KEYS = {"name", "script", "interval", "timeout", "fall", "rise", "weight"}
+VRRP_KEYS = set(OBJECTS["vrrp_instance"])
+VRRP_SCRIPT_KEYS = set(OBJECTS["vrrp_script"])
 
 
 def normalize_vrrp_scripts(scripts, var: str = "lvs_vrrp_scripts") -> list[dict]:
@@ -754,109 +789,140 @@ def normalize_vrrp_instances(instances, hosts=None, var: str = "lvs_vrrp_instanc
     directors = _vrrp_hosts(hosts)
     out, names, ids = [], {}, {}
     for i, vi in enumerate(instances):
-        if not isinstance(vi, dict):
-            raise ModelError(f"{var}[{i}]: {_show(vi)} must be a mapping")
-        label = f"{var}[{i}]" + (f" ({vi['name']})" if _fullmatch(_NAME_WORD, vi.get("name")) else "")
-        _mapping(label, vi, "a VRRP instance")
-        _unknown(label, vi, VRRP_KEYS)
-        for req in ("name", "interface", "virtual_router_id", "priorities", "virtual_ipaddresses"):
-            if vi.get(req) in (None, "", [], {}):
-                raise ModelError(f"{label}.{req}: required")
-        n = {"name": _vrrp_name(f"{label}.name", vi["name"])}
-        n["interface"] = _ifname(f"{label}.interface", vi["interface"])
-        n["virtual_router_id"] = _int(label, vi["virtual_router_id"], 1, 255, "virtual_router_id")
-        n["advert_int"] = _int(label, vi.get("advert_int", 1), 1, 255, "advert_int")
-        if n["name"] in names:
-            raise ModelError(f"{label}.name: {n['name']!r} is already used by {var}[{names[n['name']]}]")
-        names[n["name"]] = i
-        seg = (n["interface"], n["virtual_router_id"])
-        if seg in ids:
-            raise ModelError(f"{label}.virtual_router_id: {n['virtual_router_id']} is already used on "
-                             f"{n['interface']} by {var}[{ids[seg]}]; one segment needs one id per instance")
-        ids[seg] = i
-        prios = _mapping(f"{label}.priorities", vi["priorities"], "each director to a priority")
-        n["priorities"] = {}
-        for host, prio in prios.items():
-            n["priorities"][host] = _int(f"{label}.priorities", prio, 1, 254, host)
-            if directors is not None and host not in directors:
-                raise ModelError(f"{label}.priorities.{host}: {host!r} is not a director "
-                                 f"(directors: {', '.join(sorted(directors)) or 'none'})")
-        top = max(n["priorities"].values())
-        masters = sorted(h for h, p in n["priorities"].items() if p == top)
-        if len(masters) > 1:
-            raise ModelError(f"{label}.priorities: {' and '.join(masters)} share the highest priority {top}; "
-                             f"exactly one director must be MASTER")
-        n["master"] = masters[0]
-        n["virtual_ipaddresses"] = _vrrp_addresses(label, vi["virtual_ipaddresses"])
-        n["family"] = ipaddress.ip_interface(n["virtual_ipaddresses"][0]).version
-        # How many of the addresses (from the first) VRRP adverts carry; the rest are held the same way but
-        # excluded from adverts. Peers must agree: a BACKUP drops adverts whose address list differs from its own.
-        n["advertised_addresses"] = _int(label, vi.get("advertised_addresses", 1), 1,
-                                         len(n["virtual_ipaddresses"]), "advertised_addresses")
-        n["nopreempt"] = _bool(f"{label}.nopreempt", vi.get("nopreempt", False))
-        if vi.get("preempt_delay") is not None:
-            if n["nopreempt"]:
-                raise ModelError(f"{label}.preempt_delay: has no meaning with nopreempt: true")
-            n["preempt_delay"] = _int(label, vi["preempt_delay"], 0, 1000, "preempt_delay")
-        # keepalived honours nopreempt and preempt_delay only if every director starts as BACKUP; the highest
-        # priority still wins the first election.
-        backup_start = n["nopreempt"] or "preempt_delay" in n
-        n["states"] = {h: "MASTER" if h == n["master"] and not backup_start else "BACKUP" for h in n["priorities"]}
-        if vi.get("auth_pass") is not None and not _fullmatch(_AUTH_PASS, vi["auth_pass"]):
-            raise ModelError(f"{label}.auth_pass: must be 1 to 8 printable ASCII characters without spaces, quotes, "
-                             f"braces, '#', '!', '$' or backslash (keepalived cuts the secret there); the value is "
-                             f"not shown")
-        if vi.get("auth_pass") is not None:
-            n["auth_pass"] = vi["auth_pass"]
-        known = {sc["name"] for sc in scripts} if scripts is not None else None
-        n["track_scripts"] = _names_list(f"{label}.track_scripts", vi.get("track_scripts") or [], _NAME_WORD,
-                                         "a vrrp_script name", "vrrp_script names")
-        for j, name in enumerate(n["track_scripts"]):
-            if known is not None and name not in known:
-                close = difflib.get_close_matches(name, sorted(known), n=1)
-                raise ModelError(f"{label}.track_scripts[{j}]: {name!r} is not in lvs_vrrp_scripts"
-                                 + (f" (did you mean {close[0]!r}?)" if close else ""))
-        n["track_interfaces"] = _names_list(f"{label}.track_interfaces", vi.get("track_interfaces") or [], _IFNAME,
-                                            "an interface name (1 to 15 letters, digits, '_', '.' or '-')",
-                                            "interface names")
-        if n["interface"] in n["track_interfaces"]:
-            raise ModelError(f"{label}.track_interfaces: {n['interface']} is the instance's own interface; keepalived "
-                             f"ignores tracking it (it always does)")
-        for key, lo, hi in (("garp_master_delay", 0, 255), ("garp_master_repeat", 1, 255),
-                            ("garp_master_refresh", 0, 3600)):
-            if vi.get(key) is not None:
-                n[key] = _int(label, vi[key], lo, hi, key)
-        if vi.get("sync_group") is not None:
-            n["sync_group"] = _name(f"{label}.sync_group", vi["sync_group"])
-        sd = vi.get("lvs_sync_daemon", False)
-        if sd is not False and sd is not None:
-            if sd is not True:
-                _mapping(f"{label}.lvs_sync_daemon", sd, "true or {interface, id}")
-            sd = {} if sd is True else sd
-            _unknown(f"{label}.lvs_sync_daemon", sd, {"interface", "id"})
-            n["lvs_sync_daemon"] = {
-                "interface": _ifname(f"{label}.lvs_sync_daemon.interface", sd.get("interface", n["interface"])),
-                "id": _int(f"{label}.lvs_sync_daemon", sd.get("id", n["virtual_router_id"]), 0, 255, "id")}
-        n["unicast"] = _unicast(label, vi.get("unicast_peers"), n, directors)
-        out.append(n)
-    for host in sorted({h for n in out for h in n["priorities"]}):
-        members: dict[str, list[str]] = {}
-        for n in out:
-            if n.get("sync_group") and host in n["priorities"]:
-                members.setdefault(n["sync_group"], []).append(n["name"])
-        for group, names in sorted(members.items()):
-            if len(names) == 1:
-                i = [n["name"] for n in out].index(names[0])
-                raise ModelError(f"{var}[{i}] ({names[0]}).sync_group: {group} holds only {names[0]} on director "
-                                 f"{host}; keepalived 2.2.7's --config-test fails on a sync group of one instance ("
-                                 f"\"Sync group {group} has only 1 virtual router(s)\"): add its other instance "
-                                 f"or remove sync_group")
+        out.append(_vrrp_instance(vi, i, var, names, ids, directors, scripts))
+    _check_sync_groups(out, var)
     daemons = [n["name"] for n in out if n.get("lvs_sync_daemon")]
     if len(daemons) > 1:
         raise ModelError(f"{var}: lvs_sync_daemon is set on {' and '.join(daemons)}; keepalived runs one "
                          f"connection-sync daemon, following one VRRP instance")
     _held_vips(out, services, var)
     return out
+
+
+def _vrrp_instance(vi, i: int, var: str, names: dict, ids: dict, directors: dict | None, scripts) -> dict:
+    """One VRRP instance, item `i` of `var`. `names` ({name: item}) and `ids` ({(interface, id): item}) hold the
+    instances before it; this one is added to them."""
+    if not isinstance(vi, dict):
+        raise ModelError(f"{var}[{i}]: {_show(vi)} must be a mapping")
+    label = f"{var}[{i}]" + (f" ({vi['name']})" if _fullmatch(_NAME_WORD, vi.get("name")) else "")
+    _mapping(label, vi, "a VRRP instance")
+    _unknown(label, vi, VRRP_KEYS)
+    for req in ("name", "interface", "virtual_router_id", "priorities", "virtual_ipaddresses"):
+        if vi.get(req) in (None, "", [], {}):
+            raise ModelError(f"{label}.{req}: required")
+    n = {"name": _vrrp_name(f"{label}.name", vi["name"])}
+    n["interface"] = _ifname(f"{label}.interface", vi["interface"])
+    n["virtual_router_id"] = _int(label, vi["virtual_router_id"], 1, 255, "virtual_router_id")
+    n["advert_int"] = _int(label, vi.get("advert_int", 1), 1, 255, "advert_int")
+    if n["name"] in names:
+        raise ModelError(f"{label}.name: {n['name']!r} is already used by {var}[{names[n['name']]}]")
+    names[n["name"]] = i
+    seg = (n["interface"], n["virtual_router_id"])
+    if seg in ids:
+        raise ModelError(f"{label}.virtual_router_id: {n['virtual_router_id']} is already used on "
+                         f"{n['interface']} by {var}[{ids[seg]}]; one segment needs one id per instance")
+    ids[seg] = i
+    n["priorities"], n["master"] = _vrrp_priorities(label, vi["priorities"], directors)
+    n["virtual_ipaddresses"] = _vrrp_addresses(label, vi["virtual_ipaddresses"])
+    n["family"] = ipaddress.ip_interface(n["virtual_ipaddresses"][0]).version
+    # How many of the addresses (from the first) VRRP adverts carry; the rest are held the same way but
+    # excluded from adverts. Peers must agree: a BACKUP drops adverts whose address list differs from its own.
+    n["advertised_addresses"] = _int(label, vi.get("advertised_addresses", 1), 1,
+                                     len(n["virtual_ipaddresses"]), "advertised_addresses")
+    _vrrp_preemption(label, vi, n)
+    if vi.get("auth_pass") is not None and not _fullmatch(_AUTH_PASS, vi["auth_pass"]):
+        raise ModelError(f"{label}.auth_pass: must be 1 to 8 printable ASCII characters without spaces, quotes, "
+                         f"braces, '#', '!', '$' or backslash (keepalived cuts the secret there); the value is "
+                         f"not shown")
+    if vi.get("auth_pass") is not None:
+        n["auth_pass"] = vi["auth_pass"]
+    _vrrp_tracking(label, vi, n, scripts)
+    for key, lo, hi in (("garp_master_delay", 0, 255), ("garp_master_repeat", 1, 255),
+                        ("garp_master_refresh", 0, 3600)):
+        if vi.get(key) is not None:
+            n[key] = _int(label, vi[key], lo, hi, key)
+    if vi.get("sync_group") is not None:
+        n["sync_group"] = _name(f"{label}.sync_group", vi["sync_group"])
+    _vrrp_sync_daemon(label, vi, n)
+    n["unicast"] = _unicast(label, vi.get("unicast_peers"), n, directors)
+    return n
+
+
+def _vrrp_priorities(label: str, value, directors: dict | None) -> tuple[dict, str]:
+    """priorities: {director: 1..254}, each a known director (when known), and the one MASTER (the highest)."""
+    prios = _mapping(f"{label}.priorities", value, "each director to a priority")
+    out = {}
+    for host, prio in prios.items():
+        out[host] = _int(f"{label}.priorities", prio, 1, 254, host)
+        if directors is not None and host not in directors:
+            raise ModelError(f"{label}.priorities.{host}: {host!r} is not a director "
+                             f"(directors: {', '.join(sorted(directors)) or 'none'})")
+    top = max(out.values())
+    masters = sorted(h for h, p in out.items() if p == top)
+    if len(masters) > 1:
+        raise ModelError(f"{label}.priorities: {' and '.join(masters)} share the highest priority {top}; "
+                         f"exactly one director must be MASTER")
+    return out, masters[0]
+
+
+def _vrrp_preemption(label: str, vi: dict, n: dict) -> None:
+    """nopreempt and preempt_delay, and from them each director's initial state."""
+    n["nopreempt"] = _bool(f"{label}.nopreempt", vi.get("nopreempt", False))
+    if vi.get("preempt_delay") is not None:
+        if n["nopreempt"]:
+            raise ModelError(f"{label}.preempt_delay: has no meaning with nopreempt: true")
+        n["preempt_delay"] = _int(label, vi["preempt_delay"], 0, 1000, "preempt_delay")
+    # keepalived honours nopreempt and preempt_delay only if every director starts as BACKUP; the highest
+    # priority still wins the first election.
+    backup_start = n["nopreempt"] or "preempt_delay" in n
+    n["states"] = {h: "MASTER" if h == n["master"] and not backup_start else "BACKUP" for h in n["priorities"]}
+
+
+def _vrrp_tracking(label: str, vi: dict, n: dict, scripts) -> None:
+    """track_scripts (names of `scripts`, when given) and track_interfaces (not the instance's own)."""
+    known = {sc["name"] for sc in scripts} if scripts is not None else None
+    n["track_scripts"] = _names_list(f"{label}.track_scripts", vi.get("track_scripts") or [], _NAME_WORD,
+                                     "a vrrp_script name", "vrrp_script names")
+    for j, name in enumerate(n["track_scripts"]):
+        if known is not None and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            raise ModelError(f"{label}.track_scripts[{j}]: {name!r} is not in lvs_vrrp_scripts"
+                             + (f" (did you mean {close[0]!r}?)" if close else ""))
+    n["track_interfaces"] = _names_list(f"{label}.track_interfaces", vi.get("track_interfaces") or [], _IFNAME,
+                                        "an interface name (1 to 15 letters, digits, '_', '.' or '-')",
+                                        "interface names")
+    if n["interface"] in n["track_interfaces"]:
+        raise ModelError(f"{label}.track_interfaces: {n['interface']} is the instance's own interface; keepalived "
+                         f"ignores tracking it (it always does)")
+
+
+def _vrrp_sync_daemon(label: str, vi: dict, n: dict) -> None:
+    """lvs_sync_daemon: true, or {interface, id} (by default the instance's interface and virtual_router_id)."""
+    sd = vi.get("lvs_sync_daemon", False)
+    if sd is not False and sd is not None:
+        if sd is not True:
+            _mapping(f"{label}.lvs_sync_daemon", sd, "true or {interface, id}")
+        sd = {} if sd is True else sd
+        _unknown(f"{label}.lvs_sync_daemon", sd, set(OBJECTS["lvs_sync_daemon"]))
+        n["lvs_sync_daemon"] = {
+            "interface": _ifname(f"{label}.lvs_sync_daemon.interface", sd.get("interface", n["interface"])),
+            "id": _int(f"{label}.lvs_sync_daemon", sd.get("id", n["virtual_router_id"]), 0, 255, "id")}
+
+
+def _check_sync_groups(instances: list[dict], var: str) -> None:
+    """On every director, a sync group holds at least two of its instances."""
+    for host in sorted({h for n in instances for h in n["priorities"]}):
+        members: dict[str, list[str]] = {}
+        for n in instances:
+            if n.get("sync_group") and host in n["priorities"]:
+                members.setdefault(n["sync_group"], []).append(n["name"])
+        for group, names in sorted(members.items()):
+            if len(names) == 1:
+                i = [n["name"] for n in instances].index(names[0])
+                raise ModelError(f"{var}[{i}] ({names[0]}).sync_group: {group} holds only {names[0]} on director "
+                                 f"{host}; keepalived 2.2.7's --config-test fails on a sync group of one instance ("
+                                 f"\"Sync group {group} has only 1 virtual router(s)\"): add its other instance "
+                                 f"or remove sync_group")
 
 
 def _names_list(where: str, value, pattern: re.Pattern, what: str, plural: str) -> list[str]:
@@ -969,9 +1035,9 @@ def _held_vips(instances: list[dict], services, var: str) -> None:
 
 
 # ---------------------------------------------------------------- BGP announcements (anycast directors)
-BGP_KEYS = {"asn", "neighbors", "vip_interface", "bfd", "withdraw_wait", "quiet_seconds", "check_interval"}
-BGP_NEIGHBOR_KEYS = {"name", "address", "asn", "password", "hold_time", "keepalive_time", "bfd"}
-BGP_BFD_KEYS = {"interval_ms", "multiplier"}
+BGP_KEYS = set(OBJECTS["bgp"])
+BGP_NEIGHBOR_KEYS = set(OBJECTS["bgp_neighbor"])
+BGP_BFD_KEYS = set(OBJECTS["bgp_bfd"])
 BGP_DEFAULTS = {"vip_interface": "lvsvip0", "bfd": None, "withdraw_wait": 60, "quiet_seconds": 2,
                 "check_interval": 0.5}
 # A TCP MD5 key as BIRD reads it inside a quoted string: printable ASCII without quotes or backslash, 1-80 bytes.
@@ -986,16 +1052,46 @@ def _asn(where: str, value) -> int:
 
 
 # Words BIRD 2's configuration grammar reserves (its lexer's keywords, case-insensitive): a protocol may not be
-# named so. And the names lvsfleet's bird.conf gives its own protocols (device1, lvs_bfd, lvs_vip_*).
+# named so. BIRD 2.0.12 (Debian 12's bird2) refuses each of these as a protocol name ("syntax error, unexpected
+# KEYWORD"); tests/unit/test_bird_keywords.py runs `bird -p` on every one, and on lvsfleet's own protocol names
+# (device1, lvs_bfd, lvs_vip_*), which _bird_name refuses too.
 BIRD_KEYWORDS = frozenset("""
-accept action add address aggregator all and area as attribute babel bfd bgp bgppath block bool break bt_assert
-case channel check clist configure cork debug default define defined delete description dest device direct
-disabled do ec eclist else empty enum eval export false filter flow4 flow6 for from function generate
-graceful gw hold hostname id if igp import in include int interface ip ipv4 ipv6 kernel keepalive lc lclist
-len limit local log mask metric mpls multihop neighbor net next none not off on ospf or pair passive password
-pipe prefix prepend preference print protocol proto quad radv reject restart return rip roa router rpki scope
-self source static string table template then time to true ttl type unset via vpn4 vpn6 vrf weight where yes
-no""".split())
+accept action add address administrative advertise after algorithm all allow always area as as4 asn attribute
+attributes auth authentication autonomous aware babel babel_metric base bcast bfd bgp bgp_aggregator bgp_aigp
+bgp_atomic_aggr bgp_cluster_list bgp_community bgp_ext_community bgp_large_community bgp_local_pref bgp_med
+bgp_next_hop bgp_origin bgp_originator_id bgp_otc bgp_path bgpmask bgppath bind bird blackhole blake2b256 blake2b512
+blake2s128 blake2s256 block bool broadcast bt_assert bt_check_assign bt_test_same bt_test_suite buffer bug by
+capabilities case cease change channels check circuit class client clist cluster code collision commands communities
+confederation config configuration configure confirm connect connection contains cost cost2 count cryptographic
+current data data1 data2 dead debug deconfigured default define defined delay delete demand description dest
+deterministic dev device digits direct disable disabled do domain dont_fragment down dport drop dscp dst dump
+dynamic ebgp ec echo eclist ecmp else empty enable enforce entries error events exit exp expire export exported
+extended external false fatal filename filter filtered filters first first_fragment flags flow4 flow6 flush for
+forget fragment free from function garbage gateway gc generate generic global graceful gw gw_mpls header hello help
+hidden high hit hmac hold hop horizon hostname ibgp icmp id idle if ifindex ifname ignore igp_metric import in
+infinity info instance int interface interfaces internal interpret interval ip ipv4 ipv4_mc ipv4_mpls ipv6 ipv6_mc
+ipv6_mpls ipv6_sadr is_fragment is_v4 is_v6 iso keep keepalive kernel key keyed krt_advmss krt_cwnd
+krt_feature_allfrag krt_feature_ecn krt_hoplimit krt_initcwnd krt_initrwnd krt_lock_advmss krt_lock_cwnd
+krt_lock_hoplimit krt_lock_mtu krt_lock_reordering krt_lock_rto_min krt_lock_rtt krt_lock_rttvar krt_lock_sstresh
+krt_lock_window krt_metric krt_mtu krt_prefsrc krt_quickack krt_realm krt_reordering krt_rto_min krt_rtt krt_rttvar
+krt_scope krt_source krt_sstresh krt_window label large last last_fragment last_nonaggregated latency lc lclist
+learn len length lifetime limit linger link lived lladdr local log long lsa lsadb lsid managed mandatory mask match
+max maxlen md5 medium member memory merge messages meticulous metric missing mode mpls mrt mrtdump ms mtu mult
+multicast multihop multiplier name nbma neighbor neighbors net netlink netmask networks next ng no noexport
+nonbroadcast none normal nssa of off offset older on onlink only originate ospf ospf_metric1 ospf_metric2
+ospf_router_id ospf_tag other out packets pair passive password passwords path paths perf period permissive persist
+pipe plaintext pointomultipoint pointopoint poison poll port preexport prefer preference preferred prefix prepend
+pri primary print printn priority private prohibit propagate proto protocol protocols ptmp ptp public quad quit ra
+ra_lifetime ra_preference radv randomize range rd reachable real receive recursive refresh reject rejected reload
+remote repeat require reset resources restart restrict retrans retransmit retry return reverse rfc1583compat rfc5838
+rip rip_metric rip_tag ro roa4 roa6 roa_check roles route router routes rpki rs rt rx rxcost sadr scan scope sec
+secondary security self sensitive sessions set setkey sets settle sha1 sha256 sha384 sha512 short show shutdown
+simple skip sockets soft solicited sorted source split src ssh stability stale start startup state states static
+stats status stderr strict string stub stubnet summary suppression symbols syslog table tag tcp template then
+threshold tick time timeformat timeout timer to topology trace translator transmit transport trie trigger true ttl
+tx type undo unicast unknown unreachable unset update us user v2 v3 valid validate version via virtual vpn vpn4
+vpn4_mc vpn4_mpls vpn6 vpn6_mc vpn6_mpls vrf wait warn warning watchdog weight where wired wireless yes zero
+""".split())
 _BIRD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,23}")
 
 
@@ -1037,6 +1133,31 @@ def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bg
         raise ModelError(f"{var}.asn: required (the directors' AS number)")
     out["asn"] = _asn(f"{var}.asn", value["asn"])
     out["vip_interface"] = _ifname(f"{var}.vip_interface", out["vip_interface"])
+    _bgp_timers(var, out)
+    out["neighbors"] = _bgp_neighbors(var, value.get("neighbors"), out)
+    named: dict[str, int] = {}
+    for i, nb in enumerate(out["neighbors"]):
+        if nb["name"] in named:
+            raise ModelError(f"{var}.neighbors[{i}].name: {nb['name']!r} is also {var}.neighbors[{named[nb['name']]}]'s; "
+                             f"give each neighbor its own (it names the BIRD protocol)")
+        named[nb["name"]] = i
+    families = {n["family"] for n in out["neighbors"]}
+    for svc in anycast:
+        if svc["family"] not in families:
+            raise ModelError(f"lvs_services ({svc['name']}).vip: {svc['vip']} is IPv{svc['family']} but no "
+                             f"{var} neighbor is; nothing would carry its announcement")
+    out["vips"] = sorted({v for s in anycast for v in s["vips"]},
+                         key=lambda a: (_parse_addr(a).version, _parse_addr(a)))
+    for nb in out["neighbors"]:
+        if nb["address"] in out["vips"]:
+            raise ModelError(f"{var}.neighbors ({nb['name']}).address: {nb['address']} is an anycast VIP; a "
+                             f"neighbor is the router")
+    out["sources"] = _bgp_sources(var, sources, out, families)
+    return out
+
+
+def _bgp_timers(var: str, out: dict) -> None:
+    """withdraw_wait, quiet_seconds (not longer), check_interval and the BFD timers."""
     out["withdraw_wait"] = _int(f"{var}.withdraw_wait", out["withdraw_wait"], 1, 3600)
     out["quiet_seconds"] = _int(f"{var}.quiet_seconds", out["quiet_seconds"], 1, 60)
     if out["quiet_seconds"] > out["withdraw_wait"]:
@@ -1050,8 +1171,12 @@ def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bg
         _unknown(f"{var}.bfd", bfd, BGP_BFD_KEYS)
         out["bfd"] = {"interval_ms": _int(f"{var}.bfd.interval_ms", bfd.get("interval_ms", 300), 10, 60000),
                       "multiplier": _int(f"{var}.bfd.multiplier", bfd.get("multiplier", 3), 2, 255)}
-    neighbors = _list(f"{var}.neighbors", value.get("neighbors"), "BGP neighbors ({address, asn})", empty=False)
-    out["neighbors"] = []
+
+
+def _bgp_neighbors(var: str, value, out: dict) -> list[dict]:
+    """neighbors: a non-empty list, each address once; a neighbor with bfd turns on the default BFD timers."""
+    neighbors = _list(f"{var}.neighbors", value, "BGP neighbors ({address, asn})", empty=False)
+    result = []
     seen = {}
     for i, nb in enumerate(neighbors):
         where = f"{var}.neighbors[{i}]"
@@ -1063,40 +1188,39 @@ def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bg
         if str(addr) in seen:
             raise ModelError(f"{where}.address: {addr} is also {var}.neighbors[{seen[str(addr)]}]")
         seen[str(addr)] = i
-        n = {"address": str(addr), "family": addr.version, "asn": _asn(f"{where}.asn", nb["asn"]),
-             "name": _bird_name(f"{where}.name", nb.get("name", f"n{i + 1}")),
-             "hold_time": _int(f"{where}.hold_time", nb.get("hold_time", 9), 3, 65535),
-             "keepalive_time": _int(f"{where}.keepalive_time", nb.get("keepalive_time", 3), 1, 21845),
-             "bfd": _bool(f"{where}.bfd", nb.get("bfd", False)),
-             "password": None}
-        if n["keepalive_time"] * 3 > n["hold_time"]:
-            raise ModelError(f"{where}.keepalive_time: {n['keepalive_time']} must be at most a third of "
-                             f"hold_time {n['hold_time']}, or one lost keepalive drops the session")
+        n = _bgp_neighbor(where, i, nb, addr)
         if n["bfd"] and out["bfd"] is None:
             out["bfd"] = {"interval_ms": 300, "multiplier": 3}
-        if "password" in nb and nb["password"] in (None, ""):
-            raise ModelError(f"{where}.password: {_show(nb['password'])} is empty; BIRD would run the session "
-                             f"without TCP MD5: remove the key for no password")
-        if nb.get("password") not in (None, ""):
-            if not _fullmatch(_BGP_PASSWORD, nb["password"]):
-                raise ModelError(f"{where}.password: must be 1 to 80 printable ASCII characters without quotes, "
-                                 f"backslash or spaces (the TCP MD5 key BIRD sends)")
-            n["password"] = nb["password"]
-        out["neighbors"].append(n)
-    if len({n["name"] for n in out["neighbors"]}) != len(out["neighbors"]):
-        raise ModelError(f"{var}.neighbors: two neighbors share a name; give each its own")
-    families = {n["family"] for n in out["neighbors"]}
-    for svc in anycast:
-        if svc["family"] not in families:
-            raise ModelError(f"lvs_services ({svc['name']}).vip: {svc['vip']} is IPv{svc['family']} but no "
-                             f"{var} neighbor is; nothing would carry its announcement")
-    out["vips"] = sorted({v for s in anycast for v in s["vips"]},
-                         key=lambda a: (_parse_addr(a).version, _parse_addr(a)))
-    for nb in out["neighbors"]:
-        if nb["address"] in out["vips"]:
-            raise ModelError(f"{var}.neighbors ({nb['name']}).address: {nb['address']} is an anycast VIP; a "
-                             f"neighbor is the router")
-    out["sources"] = {}
+        result.append(n)
+    return result
+
+
+def _bgp_neighbor(where: str, i: int, nb: dict, addr) -> dict:
+    """One neighbor (item `i`, at `addr`): asn, name, session timers, bfd and TCP MD5 password."""
+    n = {"address": str(addr), "family": addr.version, "asn": _asn(f"{where}.asn", nb["asn"]),
+         "name": _bird_name(f"{where}.name", nb.get("name", f"n{i + 1}")),
+         "hold_time": _int(f"{where}.hold_time", nb.get("hold_time", 9), 3, 65535),
+         "keepalive_time": _int(f"{where}.keepalive_time", nb.get("keepalive_time", 3), 1, 21845),
+         "bfd": _bool(f"{where}.bfd", nb.get("bfd", False)),
+         "password": None}
+    if n["keepalive_time"] * 3 > n["hold_time"]:
+        raise ModelError(f"{where}.keepalive_time: {n['keepalive_time']} must be at most a third of "
+                         f"hold_time {n['hold_time']}, or one lost keepalive drops the session")
+    if "password" in nb and nb["password"] in (None, ""):
+        raise ModelError(f"{where}.password: {_show(nb['password'])} is empty; BIRD would run the session "
+                         f"without TCP MD5: remove the key for no password")
+    if nb.get("password") not in (None, ""):
+        if not _fullmatch(_BGP_PASSWORD, nb["password"]):
+            raise ModelError(f"{where}.password: must be 1 to 80 printable ASCII characters without quotes, "
+                             f"backslash or spaces (the TCP MD5 key BIRD sends; the value is not shown)")
+        n["password"] = nb["password"]
+    return n
+
+
+def _bgp_sources(var: str, sources: dict, out: dict, families: set) -> dict:
+    """Each director's lvs_bgp_source (and lvs_bgp_source6 with IPv6 neighbors): its own, neither a neighbor
+    nor an anycast VIP; {director: {"4": .., "6": ..}}."""
+    result = {}
     routers = {}
     for host, hv in sources.items():
         v4 = _bgp_source(host, "lvs_bgp_source", hv.get("lvs_bgp_source"), 4)
@@ -1122,21 +1246,13 @@ def normalize_bgp(value, sources: dict, services: list[dict], var: str = "lvs_bg
             raise ModelError(f"{host}: lvs_bgp_source: {v4 if v4 in out['vips'] else v6} is an anycast VIP; give "
                              f"the director's own address")
         routers[v4] = host
-        out["sources"][host] = {"4": v4, "6": v6}
-    return out
+        result[host] = {"4": v4, "6": v6}
+    return result
 
 
 # ---------------------------------------------------------------- the whole inventory (the pre-flight gate)
 # Inventory variables lvsfleet reads; any other lvs_* variable is a typo.
-KNOWN_VARIABLES = {
-    "lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_vrrp_unicast_ip", "lvs_real_server_states",
-    "lvs_priority_overrides", "lvs_reload_method", "lvs_reload_fail_verify_on", "lvs_reload_verify_timeout",
-    "lvs_reload_drain_timeout", "lvs_reload_vrrp_may_change", "lvs_bootstrap", "lvs_director_packages",
-    "lvs_director_modules", "lvs_director_sysctl_profile", "lvs_director_sysctls_extra", "lvs_check_source",
-    "lvs_metrics_address", "lvs_bgp", "lvs_bgp_source", "lvs_bgp_source6", "lvs_host_roles",
-    "lvs_metrics_tls_cert", "lvs_metrics_tls_key", "lvs_metrics_tls_ca", "lvs_metrics_basic_auth_user",
-    "lvs_metrics_basic_auth_password",
-}
+KNOWN_VARIABLES = {name for name in VARIABLES if name.startswith("lvs_")}
 DIRECTOR_SHARED = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs_bgp", "lvs_real_server_states",
                    "lvs_priority_overrides")
 # roles/lvs_director/meta/argument_specs.yml lvs_director_sysctl_profile (a unit test keeps them equal).
@@ -1263,6 +1379,7 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
         raise ModelError("lvs_vrrp_instances: the services' VIPs need a VRRP instance to hold them (or set "
                          "vip_holder: external on services whose VIP another system holds)")
     _check_sources(directors, services, vrrp)
+    _own_addresses(directors)
     bgp = normalize_bgp(model.get("lvs_bgp"), {h: directors[h] for h in names}, services)
     _one_holder(services, vrrp, bgp, unicast)
     _unicast_peers_are_directors(model.get("lvs_vrrp_instances"), unicast)
@@ -1335,6 +1452,22 @@ def _one_holder(services: list[dict], vrrp: list[dict], bgp: dict | None, unicas
             raise ModelError(f"{host}: lvs_vrrp_unicast_ip: {ip} is a VIP; give the director's own address")
 
 
+def _own_addresses(directors: dict) -> None:
+    """A director's own addresses (unicast VRRP, BGP sources) are its alone, whether or not anything uses them
+    yet: two directors with one address is a copied host_vars file."""
+    for var in ("lvs_vrrp_unicast_ip", "lvs_bgp_source", "lvs_bgp_source6"):
+        owners: dict[str, str] = {}
+        for host, hv in directors.items():
+            value = hv.get(var)
+            if value in (None, ""):
+                continue
+            text = _addr_text(_addr(f"{host}: {var}", value))
+            if text in owners:
+                why = "peers from its own address" if var.startswith("lvs_bgp") else "needs its own unicast source address"
+                raise ModelError(f"{host}: {var}: {text} is also {owners[text]}'s; each director {why}")
+            owners[text] = host
+
+
 def _check_sources(directors: dict, services: list[dict], vrrp: list[dict]) -> None:
     """Forwarding-path checks leave each director from its own address (lvs_check_source): never a VIP, which
     the real server holds too and would drop as a martian."""
@@ -1382,7 +1515,7 @@ def client_side_settings(interface, timeouts) -> None:
                              "its device and would delete 127.0.0.1 and ::1: name a device of its own")
     if timeouts is not None:
         _mapping("client_side_ipvs_timeouts", timeouts, "tcp, tcpfin, udp in seconds")
-        _unknown("client_side_ipvs_timeouts", timeouts, {"tcp", "tcpfin", "udp"})
+        _unknown("client_side_ipvs_timeouts", timeouts, set(OBJECTS["client_side_ipvs_timeouts"]))
         for key in ("tcp", "tcpfin", "udp"):
             if key not in timeouts:
                 raise ModelError(f"client_side_ipvs_timeouts.{key}: required (tcp, tcpfin and udp are set together)")
@@ -1399,43 +1532,12 @@ def client_side_services(services, selection, local, source, director_vips=None)
     scheduling (a NAT reply needs its connection entry), checks of each real server's own address.
     `source` (client_side_sources): this host's addresses the real servers reach it by, one per family in use.
     """
-    by_name = {}
-    for svc in services or []:
-        if isinstance(svc, dict) and isinstance(svc.get("name"), str):
-            by_name.setdefault(svc["name"], svc)
-    out = []
-    for i, item in enumerate(_list("client_side_services", selection if selection is not None else [],
-                                   "service names (or {service, vip})")):
-        where = f"client_side_services[{i}]"
-        if isinstance(item, str):
-            item = {"service": item}
-        _mapping(where, item, "a service name or {service, vip}")
-        _unknown(where, item, {"service", "vip"})
-        name = item.get("service")
-        if not isinstance(name, str) or name not in by_name:
-            close = difflib.get_close_matches(str(name), sorted(by_name), n=1, cutoff=0.6)
-            raise ModelError(f"{where}.service: {_show(name)} is not a service of lvs_services"
-                             + (f" (did you mean {close[0]!r}?)" if close else ""))
-        svc = dict(by_name[name])
-        if "vip" in item:
-            svc.pop("vips", None)
-            svc["vip"] = item["vip"]
-        out.append((where, svc))
+    out = _client_side_selected(services, selection)
     for i, svc in enumerate(_list("client_side_local_services", local if local is not None else [], "services")):
         out.append((f"client_side_local_services[{i}]", svc))
     result, normalized, names, keys = [], [], {}, {}
     for where, svc in out:
-        _mapping(where, svc, "a service")
-        if svc.get("fwmark") is not None:
-            raise ModelError(f"{where}: service {svc.get('name')} is a fwmark service; a client-side host balances "
-                             f"VIP:port services (its own processes connect to an address)")
-        raw = {k: v for k, v in svc.items() if k not in CLIENT_SIDE_DROPPED}
-        raw["forwarding"] = "nat"
-        raw["vip_holder"] = "external"  # the host holds its VIPs itself, on its dummy device: no VRRP
-        raw.pop("ops", None)
-        hc = raw.get("health_check")
-        if isinstance(hc, dict) and "via" in hc:
-            raw["health_check"] = {k: v for k, v in hc.items() if k != "via"}
+        raw = _client_side_raw(where, svc)
         try:
             n = normalize_service(raw, 0, where)
         except ModelError as exc:
@@ -1450,6 +1552,57 @@ def client_side_services(services, selection, local, source, director_vips=None)
             keys[k] = where
         result.append(raw)
         normalized.append(n)
+    _client_side_sources(source, normalized, director_vips)
+    _client_side_vip_ports(services, out, normalized)
+    return result
+
+
+def _client_side_selected(services, selection) -> list[tuple[str, dict]]:
+    """client_side_services: (where, a copy of the named lvs_services service, at the item's vip if it has one)."""
+    by_name = {}
+    for svc in services or []:
+        if isinstance(svc, dict) and isinstance(svc.get("name"), str):
+            by_name.setdefault(svc["name"], svc)
+    out = []
+    for i, item in enumerate(_list("client_side_services", selection if selection is not None else [],
+                                   "service names (or {service, vip})")):
+        where = f"client_side_services[{i}]"
+        if isinstance(item, str):
+            item = {"service": item}
+        _mapping(where, item, "a service name or {service, vip}")
+        _unknown(where, item, set(OBJECTS["client_side_service"]))
+        name = item.get("service")
+        if not isinstance(name, str) or name not in by_name:
+            close = difflib.get_close_matches(str(name), sorted(by_name), n=1, cutoff=0.6)
+            raise ModelError(f"{where}.service: {_show(name)} is not a service of lvs_services"
+                             + (f" (did you mean {close[0]!r}?)" if close else ""))
+        svc = dict(by_name[name])
+        if "vip" in item:
+            svc.pop("vips", None)
+            svc["vip"] = item["vip"]
+        out.append((where, svc))
+    return out
+
+
+def _client_side_raw(where: str, svc) -> dict:
+    """A service as a client-side host balances it (raw, not normalized): nat, its VIPs held by the host itself,
+    no one-packet scheduling, checks of the real servers' own addresses."""
+    _mapping(where, svc, "a service")
+    if svc.get("fwmark") is not None:
+        raise ModelError(f"{where}: service {svc.get('name')} is a fwmark service; a client-side host balances "
+                         f"VIP:port services (its own processes connect to an address)")
+    raw = {k: v for k, v in svc.items() if k not in CLIENT_SIDE_DROPPED}
+    raw["forwarding"] = "nat"
+    raw["vip_holder"] = "external"  # the host holds its VIPs itself, on its dummy device: no VRRP
+    raw.pop("ops", None)
+    hc = raw.get("health_check")
+    if isinstance(hc, dict) and "via" in hc:
+        raw["health_check"] = {k: v for k, v in hc.items() if k != "via"}
+    return raw
+
+
+def _client_side_sources(source, normalized: list[dict], director_vips) -> None:
+    """client_side_sources: one address per family, one for each family the services use, none a VIP."""
     sources = _list("client_side_sources", source if source is not None else [], "addresses")
     families = {}
     for j, a in enumerate(sources):
@@ -1468,6 +1621,10 @@ def client_side_services(services, selection, local, source, director_vips=None)
     for addr in families.values():
         if addr in (director_vips or ()):
             raise ModelError(f"client_side_sources: {addr} is a director's VIP; give this host's own address")
+
+
+def _client_side_vip_ports(services, out: list[tuple[str, dict]], normalized: list[dict]) -> None:
+    """A client-side VIP:port that is one of lvs_services' belongs to that service."""
     taken = {}
     for svc in services or []:
         if isinstance(svc, dict) and isinstance(svc.get("vip"), str) and svc.get("port") is not None:
@@ -1477,7 +1634,6 @@ def client_side_services(services, selection, local, source, director_vips=None)
         if owner is not None and owner != svc["name"]:
             raise ModelError(f"{where} ({svc['name']}): {svc['vip']}:{svc['port']} is service {owner}'s; a "
                              f"client-side VIP:port belongs to one service")
-    return result
 
 
 def apply_real_server_states(services: list[dict], states) -> list[dict]:
@@ -1572,6 +1728,42 @@ def services_from_k8s(docs, source: str = "k8s") -> list[dict]:
     `scheduler` (default wrr) and `healthCheckPath` (http, default /). Values are checked again by the model;
     a document of the wrong shape is an error naming the file, the document and the field.
     """
+    services, endpoints = _k8s_documents(docs, source)
+    out = []
+    for name, svc in services.items():
+        where = f"{source}: Service {name}"
+        ep = endpoints.get(name)
+        if ep is None:
+            raise ModelError(f"{where}: no Endpoints named {name!r}")
+        ep_where = f"{source}: Endpoints {name}"
+        vip = _k8s_vip(where, svc)
+        check = _k8s_check(ep_where, ep)
+        svc_ann = _k8s(where, svc, "metadata", "annotations") or {}
+        svc_ports = _k8s_ports(where, svc)
+        backends = _k8s_backends(ep_where, ep, name, svc_ports)
+        for pname, port in svc_ports.items():
+            if pname not in backends:
+                raise ModelError(f"{where}: spec.ports name {_show(pname)} has no Endpoints port of that name")
+            hc = {"type": K8S_HEALTH[check]}
+            if check == "http":
+                hc["path"] = _word(f"{where}: metadata.annotations.healthCheckPath", svc_ann.get("healthCheckPath", "/"),
+                                   _URL_PATH, "a URL path starting with '/' (RFC 3986 characters; percent-encode "
+                                   "spaces, '#', '!', '$', quotes and braces)")
+            protocol = port.get("protocol", "TCP")
+            out.append({"name": f"{name}-{pname}" if len(svc_ports) > 1 else name, "vip": vip,
+                        "port": port.get("port"), "protocol": protocol.lower() if isinstance(protocol, str) else protocol,
+                        "scheduler": svc_ann.get("scheduler", "wrr"), "health_check": hc,
+                        "real_servers": backends[pname]})
+    orphans = sorted(set(endpoints) - set(services))
+    if orphans:
+        raise ModelError(f"{source}: Endpoints {orphans[0]} has no Service of the same name")
+    # Checked here too, so a bad value names the file (the inventory's own check names lvs_services[i]).
+    normalize_services(out, f"{source}: services")
+    return out
+
+
+def _k8s_documents(docs, source: str) -> tuple[dict, dict]:
+    """The documents (one, a list, or none) as ({name: Service}, {name: Endpoints}), each name once per kind."""
     if docs is None:
         docs = []
     if isinstance(docs, dict) or not isinstance(docs, (list, tuple)):
@@ -1591,64 +1783,62 @@ def services_from_k8s(docs, source: str = "k8s") -> list[dict]:
         if name in table:
             raise ModelError(f"{where}.metadata.name: a second {doc['kind']} named {name!r}")
         table[name] = doc
-    out = []
-    for name, svc in services.items():
-        where = f"{source}: Service {name}"
-        ep = endpoints.get(name)
-        if ep is None:
-            raise ModelError(f"{where}: no Endpoints named {name!r}")
-        ep_where = f"{source}: Endpoints {name}"
-        external = _k8s(where, svc, "spec", "externalIPs", kind=list) or [None]
-        vip = _k8s(where, svc, "spec", "loadBalancerIP", kind=str) or external[0] \
-            or _k8s(where, svc, "spec", "clusterIP", kind=str)
-        if not vip or vip == "None":
-            raise ModelError(f"{where}: spec needs loadBalancerIP, externalIPs or clusterIP (the VIP)")
-        ann = _k8s(ep_where, ep, "metadata", "annotations") or {}
-        for key in ("calledSource", "healthCheckType"):
-            if not ann.get(key):
-                raise ModelError(f"{ep_where}: metadata.annotations.{key} is required")
-        check = ann["healthCheckType"]
-        if check not in K8S_HEALTH:
-            raise ModelError(f"{ep_where}: metadata.annotations.healthCheckType: {_show(check)} is not "
-                             f"one of http, tcp, mysql")
-        svc_ann = _k8s(where, svc, "metadata", "annotations") or {}
-        svc_ports = {}
-        for p_i, p in enumerate(_k8s(where, svc, "spec", "ports", kind=list) or []):
-            _mapping(f"{where}.spec.ports[{p_i}]", p, "name, port, protocol")
-            if p.get("name") in svc_ports:
-                raise ModelError(f"{where}.spec.ports[{p_i}].name: {_show(p.get('name'))} is used twice")
-            svc_ports[p.get("name")] = p
-        if not svc_ports:
-            raise ModelError(f"{where}: spec.ports is empty")
-        backends: dict = {}
-        for s_i, subset in enumerate(_k8s(ep_where, ep, "subsets", kind=list) or []):
-            s_where = f"{ep_where}.subsets[{s_i}]"
-            _mapping(s_where, subset, "addresses and ports")
-            addrs = []
-            for a_i, a in enumerate(_k8s(s_where, subset, "addresses", kind=list) or []):
-                addrs.append(_k8s(f"{s_where}.addresses[{a_i}]", a, "ip", kind=str, required=True)
-                             if isinstance(a, dict) else _mapping(f"{s_where}.addresses[{a_i}]", a, "ip"))
-            for p_i, port in enumerate(_k8s(s_where, subset, "ports", kind=list) or []):
-                _mapping(f"{s_where}.ports[{p_i}]", port, "name and port")
-                pname = port.get("name")
-                if pname not in svc_ports:
-                    raise ModelError(f"{s_where}.ports[{p_i}].name {_show(pname)} matches no port of Service "
-                                     f"{name} (ports: {', '.join(map(str, svc_ports))})")
-                backends.setdefault(pname, []).extend({"address": a, "port": port.get("port")} for a in addrs)
-        for pname, port in svc_ports.items():
-            if pname not in backends:
-                raise ModelError(f"{where}: spec.ports name {_show(pname)} has no Endpoints port of that name")
-            hc = {"type": K8S_HEALTH[check]}
-            if check == "http":
-                hc["path"] = svc_ann.get("healthCheckPath", "/")
-            protocol = port.get("protocol", "TCP")
-            out.append({"name": f"{name}-{pname}" if len(svc_ports) > 1 else name, "vip": vip,
-                        "port": port.get("port"), "protocol": protocol.lower() if isinstance(protocol, str) else protocol,
-                        "scheduler": svc_ann.get("scheduler", "wrr"), "health_check": hc,
-                        "real_servers": backends[pname]})
-    orphans = sorted(set(endpoints) - set(services))
-    if orphans:
-        raise ModelError(f"{source}: Endpoints {orphans[0]} has no Service of the same name")
-    # Checked here too, so a bad value names the file (the inventory's own check names lvs_services[i]).
-    normalize_services(out, f"{source}: services")
-    return out
+    return services, endpoints
+
+
+def _k8s_vip(where: str, svc: dict):
+    """A Service's VIP: spec.loadBalancerIP, else spec.externalIPs[0], else spec.clusterIP."""
+    external = _k8s(where, svc, "spec", "externalIPs", kind=list) or [None]
+    vip = _k8s(where, svc, "spec", "loadBalancerIP", kind=str) or external[0] \
+        or _k8s(where, svc, "spec", "clusterIP", kind=str)
+    if not vip or vip == "None":
+        raise ModelError(f"{where}: spec needs loadBalancerIP, externalIPs or clusterIP (the VIP)")
+    return vip
+
+
+def _k8s_check(ep_where: str, ep: dict) -> str:
+    """An Endpoints' healthCheckType annotation (calledSource is required too)."""
+    ann = _k8s(ep_where, ep, "metadata", "annotations") or {}
+    for key in ("calledSource", "healthCheckType"):
+        if not ann.get(key):
+            raise ModelError(f"{ep_where}: metadata.annotations.{key} is required")
+    _name(f"{ep_where}: metadata.annotations.calledSource", ann["calledSource"])
+    check = ann["healthCheckType"]
+    if not isinstance(check, str) or check not in K8S_HEALTH:
+        raise ModelError(f"{ep_where}: metadata.annotations.healthCheckType: {_show(check)} is not "
+                         f"one of http, tcp, mysql")
+    return check
+
+
+def _k8s_ports(where: str, svc: dict) -> dict:
+    """A Service's spec.ports by name: at least one, each name once."""
+    svc_ports = {}
+    for p_i, p in enumerate(_k8s(where, svc, "spec", "ports", kind=list) or []):
+        _mapping(f"{where}.spec.ports[{p_i}]", p, "name, port, protocol")
+        if p.get("name") in svc_ports:
+            raise ModelError(f"{where}.spec.ports[{p_i}].name: {_show(p.get('name'))} is used twice")
+        svc_ports[p.get("name")] = p
+    if not svc_ports:
+        raise ModelError(f"{where}: spec.ports is empty")
+    return svc_ports
+
+
+def _k8s_backends(ep_where: str, ep: dict, name: str, svc_ports: dict) -> dict:
+    """The real servers of each port name of Service `name`: {port name: [{address, port}]}, from the Endpoints'
+    subsets (each subset's addresses times its ports)."""
+    backends: dict = {}
+    for s_i, subset in enumerate(_k8s(ep_where, ep, "subsets", kind=list) or []):
+        s_where = f"{ep_where}.subsets[{s_i}]"
+        _mapping(s_where, subset, "addresses and ports")
+        addrs = []
+        for a_i, a in enumerate(_k8s(s_where, subset, "addresses", kind=list) or []):
+            addrs.append(_k8s(f"{s_where}.addresses[{a_i}]", a, "ip", kind=str, required=True)
+                         if isinstance(a, dict) else _mapping(f"{s_where}.addresses[{a_i}]", a, "ip"))
+        for p_i, port in enumerate(_k8s(s_where, subset, "ports", kind=list) or []):
+            _mapping(f"{s_where}.ports[{p_i}]", port, "name and port")
+            pname = port.get("name")
+            if pname not in svc_ports:
+                raise ModelError(f"{s_where}.ports[{p_i}].name {_show(pname)} matches no port of Service "
+                                 f"{name} (ports: {', '.join(map(str, svc_ports))})")
+            backends.setdefault(pname, []).extend({"address": a, "port": port.get("port")} for a in addrs)
+    return backends
