@@ -1,4 +1,5 @@
 """Every role variable an operator can set is in the role's argument spec, with the default the role uses."""
+import re
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,16 @@ def test_argument_spec_lists_every_default_with_its_value(role):
             if not spec.get("description"):
                 problems.append(f"{name}: no description")
     assert not problems, "\n".join(problems)
+
+
+def test_role_asserts_anchor_at_the_very_end():
+    """A pattern test ending in '$' lets "lvsclient0\n" through ('$' matches before a final newline): every
+    `is regex(...)`/`is match(...)` in the roles, the lab's and the playbooks ends in \\Z instead."""
+    root = ROLES.parent
+    found = []
+    for path in sorted([*root.glob("roles/*/tasks/*.yml"), *root.glob("lab/roles/*/tasks/*.yml"),
+                        *root.glob("playbooks/*.yml")]):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"is (?:regex|match|search)\('[^']*\$'\)", line):
+                found.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+    assert not found, "\n".join(found)
