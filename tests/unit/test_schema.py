@@ -178,7 +178,7 @@ def test_every_pattern_of_the_model_is_a_grammar():
 
 def test_role_grammar_is_the_roles():
     tasks = "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "roles" / "monitoring").glob("tasks/*.yml")))
-    assert f"monitoring_retention is regex('^{schema.GRAMMARS['prometheus_duration'][0]}$')" in tasks
+    assert f"monitoring_retention is regex('^{schema.GRAMMARS['prometheus_duration'][0]}\\Z')" in tasks
 
 
 # ---------------------------------------------------------------- every entry is well formed

@@ -1442,14 +1442,19 @@ def _one_holder(services: list[dict], vrrp: list[dict], bgp: dict | None, unicas
             if svc["vip_holder"] == "external" and vip in by_vrrp:
                 raise ModelError(f"lvs_services ({svc['name']}).vip_holder: external, but {vip} is held by VRRP "
                                  f"instance {by_vrrp[vip]}; drop vip_holder or the address from the instance")
-            if svc["vip_holder"] == "vrrp" and vip in anycast:
-                raise ModelError(f"lvs_services ({svc['name']}).vip: {vip} is an anycast VIP (vip_holder: bgp "
-                                 f"elsewhere); an address is held one way")
+            if svc["vip_holder"] in ("vrrp", "external") and vip in anycast:
+                raise ModelError(f"lvs_services ({svc['name']}).vip_holder: {svc['vip_holder']}, but {vip} is an "
+                                 f"anycast VIP (vip_holder: bgp elsewhere); an address is held one way")
     vips = held_addresses(services, vrrp, bgp)
     for host, ip in unicast.items():
         addr = _parse_addr(ip) if isinstance(ip, str) else None
         if addr is not None and _addr_text(addr) in vips:
             raise ModelError(f"{host}: lvs_vrrp_unicast_ip: {ip} is a VIP; give the director's own address")
+    for host, sources in sorted(((bgp or {}).get("sources") or {}).items()):
+        for family, var in (("4", "lvs_bgp_source"), ("6", "lvs_bgp_source6")):
+            if sources.get(family) in vips:
+                raise ModelError(f"{host}: {var}: {sources[family]} is a VIP; the director peers from its own "
+                                 f"address")
 
 
 def _own_addresses(directors: dict) -> None:
@@ -1511,7 +1516,7 @@ def client_side_settings(interface, timeouts) -> None:
     if interface is not None:
         name = _ifname("client_side_interface", interface)
         if name == "lo" or name.startswith("lo."):
-            raise ModelError("client_side_interface: 'lo' is the loopback device; the role owns every address of "
+            raise ModelError(f"client_side_interface: {name!r} is the loopback device; the role owns every address of "
                              "its device and would delete 127.0.0.1 and ::1: name a device of its own")
     if timeouts is not None:
         _mapping("client_side_ipvs_timeouts", timeouts, "tcp, tcpfin, udp in seconds")
