@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import datetime
 import difflib
 import hashlib
@@ -11,6 +12,7 @@ import hmac
 import ipaddress
 import json
 import re
+from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
@@ -132,6 +134,12 @@ _DIRECTOR_VARS = ("lvs_services", "lvs_vrrp_instances", "lvs_vrrp_scripts", "lvs
                   "lvs_bgp_source", "lvs_bgp_source6", "lvs_director_sysctl_profile")
 
 
+@functools.lru_cache(maxsize=1)
+def _role_options() -> frozenset:
+    """The options and defaults of this collection's roles (the gate's typo check of role variables)."""
+    return frozenset(variables.role_options(Path(__file__).resolve().parents[2] / "roles"))
+
+
 def lvs_check_inventory(hostvars, groups):
     """The pre-flight gate over the whole inventory: lvs_* variable names on every host, every director's
     variables, every real server's DR/TUN VIPs. Returns a summary (counts); raises naming the variable, the
@@ -140,6 +148,7 @@ def lvs_check_inventory(hostvars, groups):
         for host in groups.get("all", []):
             model.check_variable_names(host, list(hostvars[host]))
             variables.check_host_variables(host, hostvars[host])
+            variables.check_role_variable_names(host, list(hostvars[host]), _role_options())
             if model.host_roles(host, hostvars[host].get("lvs_host_roles")) and host in groups.get("directors", []):
                 raise model.ModelError(f"{host}: lvs_host_roles: site.yml applies it on real servers and client-side "
                                        f"hosts only; on a director it would do nothing")
@@ -176,6 +185,13 @@ def lvs_check_inventory(hostvars, groups):
                 raise model.ModelError(f"{missing[0]}: lvs_metrics_address is not set; the monitoring group's "
                                        f"Prometheus scrapes every director and real server at that address")
         _check_metrics_web(hostvars, scraped, groups.get("monitoring", []))
+        claims = [(group, host, var, hostvars[host].get(var)) for group, names in model.OWN_ADDRESS_VARIABLES.items()
+                  for host in groups.get(group, []) for var in names]
+        model.check_host_addresses(claims, checked["services"], checked["bgp"], vips)
+        model.check_bgp_interface(checked["bgp"], checked["vrrp"])
+        first = groups.get("directors", [None])[0]
+        model.check_overrides_keep_one_master(checked["vrrp"], hostvars[first].get("lvs_priority_overrides"))
+        variables.check_fleet_variables({h: hostvars[h] for h in groups.get("directors", [])})
         for host in groups.get("client_side", []):
             hv = hostvars[host]
             try:

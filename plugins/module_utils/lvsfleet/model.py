@@ -147,7 +147,9 @@ def _kind(value) -> str:
 
 
 def _show(value) -> str:
-    """A value as it goes into a message: repr, shortened."""
+    """A value as it goes into a message: repr, shortened; never a private key, whatever variable holds it."""
+    if "PRIVATE KEY" in repr(value):
+        return "(a PEM private key, not shown)"
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
 
@@ -535,11 +537,16 @@ def normalize_service(svc, i: int, var: str = "lvs_services") -> dict:
     if out["health_check"]["via"] == "forwarding":
         _check_via_forwarding(label, out)
     out["real_servers"] = _real_servers(label, out, svc.get("real_servers"))
-    total = sum(r["weight"] for r in out["real_servers"] if r["present"])
-    if out["quorum"] > max(total, 1):
-        raise ModelError(f"{label}.quorum: {out['quorum']} exceeds the total weight {total} of its real servers; "
-                         f"keepalived would reduce it")
+    _check_quorum(label, out)
     return out
+
+
+def _check_quorum(label: str, svc: dict) -> None:
+    """quorum within the weight keepalived is given: drained (weight 0) and disabled (absent) servers add none."""
+    total = sum(r["kernel_weight"] for r in svc["real_servers"] if r["present"])
+    if svc["quorum"] > max(total, 1):
+        raise ModelError(f"{label}.quorum: {svc['quorum']} exceeds the total weight {total} of its real servers; "
+                         f"keepalived would reduce it")
 
 
 def _service_port(label: str, svc: dict, out: dict) -> None:
@@ -949,6 +956,8 @@ def _vrrp_addresses(label: str, value) -> list[str]:
         why = _unusable(iface.ip)
         if why:
             raise ModelError(f"{where}: {text} is {why}, which cannot be a VIP")
+        if iface.version == 4 and iface.network.prefixlen < 31 and iface.ip == iface.network.broadcast_address:
+            raise ModelError(f"{where}: {text} is the broadcast address of {iface.network}, which cannot be a VIP")
         if out and iface.version != ipaddress.ip_interface(out[0]).version:
             raise ModelError(f"{label}.virtual_ipaddresses: mixes IPv4 and IPv6; keepalived needs one family per "
                              f"VRRP instance (use two instances)")
@@ -1311,6 +1320,9 @@ _AUTH_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}")
 def pem_certificates(where: str, value, which: str) -> str:
     """PEM certificates (a chain: `which` says whose comes first)."""
     if not isinstance(value, str) or _PEM_CERTS.fullmatch(value + "\n") is None:
+        if isinstance(value, str) and "PRIVATE KEY" in value:
+            raise ModelError(f"{where}: holds a private key, not certificates (not shown: the key belongs in "
+                             f"lvs_metrics_tls_key, from Ansible Vault)")
         raise ModelError(f"{where}: {_show(value)} must be PEM certificates (-----BEGIN CERTIFICATE----- ... "
                          f"-----END CERTIFICATE-----, {which})")
     return value
@@ -1457,6 +1469,75 @@ def _one_holder(services: list[dict], vrrp: list[dict], bgp: dict | None, unicas
                                  f"address")
 
 
+# A host's own addresses by the variables that name them (group -> variables); each address has one owner.
+OWN_ADDRESS_VARIABLES = {
+    "directors": ("lvs_vrrp_unicast_ip", "lvs_check_source", "lvs_metrics_address", "lvs_bgp_source",
+                  "lvs_bgp_source6"),
+    "real_servers": ("lvs_metrics_address", "real_server_addresses"),
+    "client_side": ("lvs_metrics_address", "client_side_sources"),
+}
+
+
+def check_overrides_keep_one_master(vrrp: list[dict], overrides) -> None:
+    """lvs_priority_overrides ({director: priority}, 0: the inventory's) leave each instance one highest priority,
+    as the inventory's priorities do (a tie is settled by the peers' addresses, not by the inventory)."""
+    for vi in vrrp:
+        prios = {h: int((overrides or {}).get(h) or p) for h, p in vi["priorities"].items()}
+        top = max(prios.values())
+        tied = sorted(h for h, p in prios.items() if p == top)
+        if len(tied) > 1:
+            raise ModelError(f"lvs_priority_overrides: {_show(dict(overrides))} gives {' and '.join(tied)} the same "
+                             f"highest priority {top} in VRRP instance {vi['name']}; give one of them another")
+
+
+def check_bgp_interface(bgp: dict | None, vrrp: list[dict]) -> None:
+    """lvs_bgp.vip_interface is the anycast VIPs' own dummy device: not lo, not a device VRRP runs on (the
+    directors would answer ARP for every anycast VIP on that network, past the router's ECMP)."""
+    if not bgp:
+        return
+    name = bgp["vip_interface"]
+    if name == "lo" or name.startswith("lo."):
+        raise ModelError(f"lvs_bgp.vip_interface: {name!r} is the loopback device; name a dummy device of its own")
+    for vi in vrrp:
+        if vi["interface"] == name:
+            raise ModelError(f"lvs_bgp.vip_interface: {name!r} is the interface VRRP instance {vi['name']} runs on; "
+                             f"the anycast VIPs need a dummy device of their own")
+
+
+def check_host_addresses(claims: list, services: list[dict], bgp: dict | None, vips: set) -> None:
+    """Addresses across hosts and variables: `claims` is [(group, host, variable, value)] for the variables of
+    OWN_ADDRESS_VARIABLES (a value may be a list; entries may carry a /prefix). Each address is one host's; a
+    director's own address is no real server's and no BGP neighbor's; a real server is no VIP (a director
+    forwarding to a VIP it holds itself loops)."""
+    owners: dict[str, tuple[str, str]] = {}
+    real = {rs["address"]: s["name"] for s in services for rs in s["real_servers"]}
+    neighbors = {n["address"] for n in (bgp or {}).get("neighbors", [])}
+    for addr in sorted(neighbors & set(real)):
+        raise ModelError(f"lvs_bgp.neighbors: {addr} is also a real server of lvs_services ({real[addr]}); a "
+                         f"neighbor is the upstream router")
+    for group, host, var, value in claims:
+        for text in value if isinstance(value, list) else [value]:
+            addr = _parse_addr(text.split("/")[0]) if isinstance(text, str) and text else None
+            if addr is None:
+                continue  # not set, or refused by the variable's own check
+            ip = _addr_text(addr)
+            if ip in owners and owners[ip][0] != host:
+                raise ModelError(f"{host}: {var}: {ip} is also {owners[ip][0]}'s {owners[ip][1]}; an address belongs "
+                                 f"to one host")
+            owners.setdefault(ip, (host, var))
+            if group == "directors" and ip in real:
+                raise ModelError(f"{host}: {var}: {ip} is a real server of lvs_services ({real[ip]}); give the "
+                                 f"director's own address")
+            if ip in neighbors:
+                raise ModelError(f"{host}: {var}: {ip} is a BGP neighbor's address (lvs_bgp.neighbors); give the "
+                                 f"host's own address")
+    for svc in services:
+        for j, rs in enumerate(svc["real_servers"]):
+            if rs["address"] in vips:
+                raise ModelError(f"lvs_services ({svc['name']}).real_servers[{j}]: {rs['address']} is a VIP the "
+                                 f"directors hold; forwarding to it would loop back to a director")
+
+
 def _own_addresses(directors: dict) -> None:
     """A director's own addresses (unicast VRRP, BGP sources) are its alone, whether or not anything uses them
     yet: two directors with one address is a copied host_vars file."""
@@ -1559,6 +1640,11 @@ def client_side_services(services, selection, local, source, director_vips=None)
         normalized.append(n)
     _client_side_sources(source, normalized, director_vips)
     _client_side_vip_ports(services, out, normalized)
+    for (where, _), n in zip(out, normalized):
+        held = sorted(set(n["vips"]) & set(director_vips or ())) if where.startswith("client_side_local") else []
+        if held:
+            raise ModelError(f"{where} ({n['name']}).vip: {held[0]} is a VIP the directors hold; this host would "
+                             f"keep its connections to that VIP to itself: give the local service a VIP of its own")
     return result
 
 
@@ -1657,7 +1743,7 @@ def apply_real_server_states(services: list[dict], states) -> list[dict]:
     out = []
     for svc in services:
         svc = dict(svc)
-        rss = []
+        rss, svc_before = [], svc["real_servers"]
         for rs in svc["real_servers"]:
             hit = wanted.get(f"{rs['address']}:{rs['port']}") or wanted.get(rs["address"])
             if hit:
@@ -1666,6 +1752,12 @@ def apply_real_server_states(services: list[dict], states) -> list[dict]:
                 _set_state(rs, hit)
             rss.append(rs)
         svc["real_servers"] = rss
+        if rss != svc_before:
+            if not any(r["present"] for r in rss) and svc.get("sorry_server") is None:
+                raise ModelError(f"lvs_real_server_states: disables every real server of lvs_services "
+                                 f"({svc['name']}); keepalived refuses a virtual server without one (drain them: "
+                                 f"weight 0, or give the service a sorry_server)")
+            _check_quorum(f"lvs_real_server_states: lvs_services ({svc['name']})", svc)
         out.append(svc)
     unknown = sorted(set(wanted) - used)
     if unknown:

@@ -427,6 +427,13 @@ OBJECTS = {
         Key("udp", "int", "UDP entries after their last packet, seconds", REQUIRED, range=(1, 9999999),
             readers=("kernel",)),
     ),
+    # Read by the real_server role's lvsfleet-real-server (ip route add TO [via VIA] dev DEV table N).
+    "real_server_return_route": _keys(
+        Key("to", "str", "destination: default, or a network in CIDR form", REQUIRED, grammar="route_to",
+            readers=("kernel",)),
+        Key("dev", "str", "outgoing interface", REQUIRED, grammar="ifname", readers=("kernel",)),
+        Key("via", "address", "next hop (none: on-link)", None, readers=("kernel",)),
+    ),
     "heye_service_annotations": _keys(
         Key("scheduler", "choice", "the services' scheduler", "wrr", choices=SCHEDULERS, readers=LVS),
         Key("healthCheckPath", "str", "path of the check when healthCheckType is http", "/", grammar="url_path",
@@ -511,11 +518,8 @@ VARIABLES = _keys(
          "lo", grammar="ifname", readers=("kernel",)),
     _var("real_server_tunnel_interface", "str", "real_server", "the ipip device TUN traffic arrives on", "tunl0",
          grammar="ifname", readers=("kernel",)),
-    # Items {to: CIDR or default, dev: interface, via: optional next hop}, read by the role's
-    # lvsfleet-real-server; "mapping" rather than an object of their own until variables.check_value checks
-    # list items that are objects.
     _var("real_server_return_routes", "list", "real_server", "routes for replies sourced from a VIP, each {to: "
-         "CIDR or default, dev, via: optional next hop} (empty: the main table)", [], item="mapping",
+         "CIDR or default, dev, via: optional next hop} (empty: the main table)", [], item="real_server_return_route",
          readers=("kernel",)),
     _var("real_server_return_table", "int", "real_server", "routing table of real_server_return_routes", 100,
          range=(1, U32), readers=("kernel",)),
