@@ -367,6 +367,12 @@ def lvs_vrrp_state_changes(before, after):
     return roll_plan.state_changes(before, after)
 
 
+def lvs_maintenance_unsettled(states, instances, director, phase):
+    """What keeps a director's maintenance from being settled (roll_plan.maintenance_unsettled); [] when it is."""
+    plain = json.loads(json.dumps({"states": dict(states or {}), "instances": list(instances or [])}))
+    return roll_plan.maintenance_unsettled(plain["states"], plain["instances"], str(director), str(phase))
+
+
 def lvs_unicast_sources(directors, hostvars):
     """{director: its lvs_vrrp_unicast_ip or None}, for lvs_normalize_vrrp's `hosts`."""
     return {host: hostvars[host].get("lvs_vrrp_unicast_ip") for host in directors}
@@ -766,7 +772,8 @@ class FilterModule:
                 "lvs_check_inventory": lvs_check_inventory, "lvs_unicast_sources": lvs_unicast_sources,
                 "lvs_without_checks": lvs_without_checks, "lvs_masked_diff": lvs_masked_diff,
                 "lvs_split_brain": lvs_split_brain, "lvs_adopt_merge": lvs_adopt_merge,
-                "lvs_roll_plan": lvs_roll_plan, "lvs_vrrp_state_changes": lvs_vrrp_state_changes,
+                "lvs_roll_plan": lvs_roll_plan, "lvs_maintenance_unsettled": lvs_maintenance_unsettled,
+                "lvs_vrrp_state_changes": lvs_vrrp_state_changes,
                 "lvs_adopt_files": lvs_adopt_files, "lvs_adopt_line": lvs_adopt_line,
                 "lvs_client_side_services": lvs_client_side_services, "lvs_status_readings": lvs_status_readings,
                 "lvs_status_report": lvs_status_report, "lvs_status_table": lvs_status_table,

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import jinja2
+import pytest
 import yaml
 from ansible.plugins.filter.core import FilterModule as CoreFilters
 from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
@@ -46,14 +47,15 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(services=SERVICES, host="lb1", check_source="203.0.113.11") -> str:
+def render(services=SERVICES, host="lb1", check_source="203.0.113.11", vrrp=VRRP, suspended=False) -> str:
     env = environment()
     model = normalize_services(services)
-    vrrp = normalize_vrrp_instances(VRRP, ["lb1", "lb2"])
+    vrrp = normalize_vrrp_instances(vrrp, ["lb1", "lb2"])
     return env.get_template("keepalived.conf.j2").render(
         ansible_managed="managed", inventory_hostname=host, keepalived_router_id=host,
         keepalived_script_user="keepalived_script", keepalived_garp_master_repeat=3,
         keepalived_garp_master_refresh=0, keepalived_priority_override=0, keepalived_model_services=model,
+        keepalived_nopreempt_suspended=suspended,
         keepalived_model_scripts=[], keepalived_my_vrrp=vrrp, keepalived_sync_groups=[],
         keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks",
         keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"], keepalived_check_source=check_source)
@@ -161,3 +163,14 @@ def test_only_the_first_vip_is_advertised():
     vi = block(render(), "vrrp_instance VI_1 ")
     assert block(vi, "virtual_ipaddress {").count("dev lan0") == 1 and "198.51.100.10/24 dev lan0" in vi
     assert "198.51.100.11/24 dev lan0" in block(vi, "virtual_ipaddress_excluded {")
+
+
+@pytest.mark.parametrize("suspended", [False, True])
+@pytest.mark.parametrize("host", ["lb1", "lb2"])
+def test_nopreempt_is_left_out_on_every_director_while_overrides_are_in_force(host, suspended):
+    """maintenance.yml sets lvs_priority_overrides; nopreempt would keep a low-priority holder MASTER, so it is
+    suspended on every director meanwhile (both start BACKUP either way: keepalived needs that for nopreempt)."""
+    vrrp = [dict(VRRP[0], nopreempt=True)]
+    vi = block(render(host=host, vrrp=vrrp, suspended=suspended), "vrrp_instance VI_1")
+    assert ("nopreempt" in vi) is not suspended
+    assert "state BACKUP" in vi and "preempt_delay" not in vi

@@ -107,9 +107,8 @@ def rest() -> None:
 
 
 def nopreempt_to_lb2() -> None:
-    """VI_NOPREEMPT held by lb2, lb1 MASTER of the rest: a director that is MASTER of a nopreempt instance
-    cannot go into maintenance (README, known limits). Restarting keepalived on lb1 hands that instance to lb2
-    for good; VI_LAB comes back to lb1 by preemption."""
+    """VI_NOPREEMPT held by lb2, lb1 MASTER of the rest (a split-MASTER pair). Restarting keepalived on lb1
+    hands that instance to lb2 for good; VI_LAB comes back to lb1 by preemption."""
     if NOPREEMPT_VIP in lab_host("lb1").check_output("ip -4 addr show dev lan0"):
         lab_host("lb1").check_output("systemctl restart keepalived")
     deadline = time.monotonic() + 90

@@ -200,6 +200,30 @@ def test_director_maintenance_moves_the_vip_and_back():
     assert result["failed"] <= 0.02 * result["requests"], result
 
 
+def test_maintenance_of_the_holder_of_a_nopreempt_instance():
+    """lb2 holds VI_NOPREEMPT (inventory MASTER lb1): maintenance=start must still move it away (nopreempt is
+    suspended on both directors while the override is in force, so lb1 preempts); maintenance=end restores
+    nopreempt, so the VIP stays on lb1 and nothing moves back. The load on VI_LAB (lb1 all along) loses nothing."""
+    nopreempt_to_lb2()
+    load = Load(min_requests=1500)
+    rc, out, took = playbook("maintenance.yml", "-e", "director=lb2", "-e", "maintenance=start")
+    assert rc == 0, FAIL_MSG.format("maintenance start", rc, took, out[-3000:])
+    assert {v["state"] for v in vrrp("lb2").values()} == {"BACKUP"}, vrrp("lb2")
+    assert NOPREEMPT_VIP in lab_host("lb1").check_output("ip -4 addr show dev lan0")
+    assert "nopreempt" not in lab_host("lb1").check_output("cat /etc/keepalived/keepalived.conf")
+    rc, out, took2 = playbook("maintenance.yml", "-e", "director=lb2", "-e", "maintenance=end")
+    assert rc == 0, FAIL_MSG.format("maintenance end", rc, took2, out[-3000:])
+    result = load.stop()
+    record("nopreempt_holder_maintenance", start_s=took, end_s=took2,
+           **{k: result[k] for k in ("requests", "failed", "errors", "longest_gap_s")})
+    for host in ("lb1", "lb2"):
+        assert "nopreempt" in lab_host(host).check_output("cat /etc/keepalived/keepalived.conf"), host
+    assert NOPREEMPT_VIP in lab_host("lb1").check_output("ip -4 addr show dev lan0")
+    assert NOPREEMPT_VIP not in lab_host("lb2").check_output("ip -4 addr show dev lan0")
+    assert vrrp("lb1")["VI_LAB"]["state"] == "MASTER" and vrrp("lb2")["VI_NOPREEMPT"]["state"] == "BACKUP"
+    assert result["failed"] == 0, result
+
+
 TOPOLOGY_ARG = f"@{CHANGE.parent / 'topology.yml'}"
 
 

@@ -182,3 +182,21 @@ def state_changes(before: dict, after: dict) -> list[str]:
             out.append(f"VRRP instance {name} was {was.get('state')}; after the reload it is {now.get('state')}"
                        f" with transitions {seen}")
     return out
+
+
+def maintenance_unsettled(states: dict, instances: list[dict], director: str, phase: str) -> list[str]:
+    """What still differs from a settled maintenance of `director` (its vrrp-state `states`, the inventory's
+    normalized VRRP `instances`): at "start", every instance BACKUP; at "end", the instances it is the inventory
+    MASTER of back to MASTER and the others BACKUP, except nopreempt instances, which stay where they went (MASTER
+    or BACKUP: their holder keeps them when a higher priority returns). Instances keepalived does not report
+    are missing."""
+    out = []
+    for vi in instances:
+        now = (states.get(vi["name"]) or {}).get("state")
+        if phase == "start" or not vi.get("nopreempt"):
+            want = {"MASTER" if phase == "end" and vi.get("master") == director else "BACKUP"}
+        else:
+            want = {"MASTER", "BACKUP"}
+        if now not in want:
+            out.append(f"{vi['name']}: {now or 'not running'}, waiting for {' or '.join(sorted(want))}")
+    return out
