@@ -1,11 +1,13 @@
 """Faults operators meet, drilled under load (make drills, molecule `rolling`): the BACKUP director rebooted in
-the middle of a rolling reload, a real server powered off and back, the link between the directors cut.
+the middle of a rolling reload, the controller killed between the install and the reload of the second director,
+a real server powered off and back, the link between the directors cut.
 Figures in /var/lib/lvsfleet-lab/results/rolling.json (MEASURED lines)."""
 import re
 import subprocess
 import time
 
-from conftest import CHANGE, ENV, LAB, AlertWatch, Load, playbook, playbook_argv, record, rest, restore, table, vrrp
+from conftest import (CHANGE, ENV, LAB, AlertWatch, Load, lab_host, playbook, playbook_argv, recap, record, rest, restore,
+                      table, vrrp)
 
 # The lab's web service checks: interval 2 s, 1 retry, 2 s timeout: out of the table within 2 x 1 + 2 + 1 s.
 CHECK_BOUND_S = 2 * 1 + 2 + 1
@@ -54,6 +56,48 @@ def test_backup_rebooted_in_the_middle_of_a_roll():
     assert "TCP  198.51.100.10:81 rr" in table("lb1") and "TCP  198.51.100.10:81 rr" in table("lb2")
     assert result["failed"] == 0, result
     restore()  # back to the converged lab
+
+
+def test_controller_killed_between_install_and_reload():
+    """The controller dies (SIGKILL of ansible-playbook) in the worst place: lb2 rolled, lb1's new keepalived.conf
+    installed but keepalived not yet reloaded. The files on lb1 now agree with the inventory while the running
+    keepalived does not; the next run must still roll lb1 (the mark the roll leaves until it is confirmed), and
+    leave no ICMP hold behind. Under load: nothing is lost, the VIPs never move."""
+    rest()
+    load = Load(min_requests=3000, timeout=CLIENT_TIMEOUT_S)
+    change = ["-e", f"@{CHANGE}"]
+    proc = subprocess.Popen(playbook_argv("reload.yml", *change), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=dict(ENV, PYTHONUNBUFFERED="1"))
+    out, installs, killed = [], 0, False
+    for line in proc.stdout:
+        out.append(line)
+        installs += bool(INSTALL_TASK.match(line))
+        if installs == 2 and not killed and re.match(r"(changed|ok): \[lb1\]", line):
+            proc.kill()  # lb1's install done, its reload not started
+            killed = True
+    proc.wait()
+    out = "".join(out)
+    assert killed, "the roll never installed on lb1:\n" + out[-3000:]
+    assert re.search(r"lb2: VRRP [^\"]*roll step 1 of 2", out), "lb2 must roll first:\n" + out[-3000:]
+    lb1 = lab_host("lb1")
+    assert "TCP  198.51.100.10:81 rr" not in table("lb1"), "lb1's keepalived must still run the old configuration"
+    assert lb1.file("/etc/keepalived/keepalived.conf.lvsfleet-rolling").exists
+    rc, out2, took = playbook("reload.yml", *change)  # the re-run finds lb1 unconfirmed and rolls it
+    assert rc == 0, out2[-3000:]
+    assert re.search(r"lb1: VRRP [^\"]*installed by a cut-off run", out2), out2[-3000:]
+    rc3, out3, took3 = playbook("reload.yml", *change)
+    result = load.stop()
+    record("controller_killed_mid_roll", rerun_s=took, noop_s=took3,
+           **{k: result[k] for k in ("requests", "failed", "errors", "longest_gap_s")})
+    hosts = recap(out3)
+    assert rc3 == 0 and hosts["lb1"]["changed"] == 0 and hosts["lb2"]["changed"] == 0, out3[-3000:]
+    for host in ("lb1", "lb2"):
+        assert "TCP  198.51.100.10:81 rr" in table(host), host
+        assert not lab_host(host).file("/etc/keepalived/keepalived.conf.lvsfleet-rolling").exists, host
+        assert "lvsfleet-reload-hold" not in lab_host(host).check_output("iptables -w -S OUTPUT"), host
+    assert vrrp("lb1")["VI_LAB"]["state"] == "MASTER"
+    assert result["failed"] == 0, result
+    restore()
 
 
 def test_real_server_powered_off_and_back():
