@@ -1,12 +1,13 @@
 """Faults operators meet, drilled under load (make drills, molecule `rolling`): the BACKUP director rebooted in
 the middle of a rolling reload, the controller killed between the install and the reload of the second director,
+the MASTER's file system full when its turn comes,
 a real server powered off and back, the link between the directors cut.
 Figures in /var/lib/lvsfleet-lab/results/rolling.json (MEASURED lines)."""
 import re
 import subprocess
 import time
 
-from conftest import (CHANGE, ENV, LAB, AlertWatch, Load, lab_host, playbook, playbook_argv, recap, record, rest, restore,
+from conftest import (CHANGE, ENV, LAB, AlertWatch, Load, config_sha, lab_host, playbook, playbook_argv, recap, record, rest, restore,
                       table, vrrp)
 
 # The lab's web service checks: interval 2 s, 1 retry, 2 s timeout: out of the table within 2 x 1 + 2 + 1 s.
@@ -96,6 +97,48 @@ def test_controller_killed_between_install_and_reload():
         assert not lab_host(host).file("/etc/keepalived/keepalived.conf.lvsfleet-rolling").exists, host
         assert "lvsfleet-reload-hold" not in lab_host(host).check_output("iptables -w -S OUTPUT"), host
     assert vrrp("lb1")["VI_LAB"]["state"] == "MASTER"
+    assert result["failed"] == 0, result
+    restore()
+
+
+FILL = "/var/tmp/lvsfleet-drill-fill"
+ROLL_PLAY = "PLAY [Roll the directors one at a time"
+
+
+def test_master_disk_full_when_its_turn_comes():
+    """lb1's root file system fills up (to the last 64 KiB) while lb2 rolls: lb1's turn stops before it changes,
+    naming it and the free space; its live configuration and keepalived stay as they were. Freed, the next run
+    completes the change. Under load: nothing is lost."""
+    rest()
+    sha = config_sha("lb1")
+    load = Load(min_requests=3000, timeout=CLIENT_TIMEOUT_S)
+    change = ["-e", f"@{CHANGE}"]
+    proc = subprocess.Popen(playbook_argv("reload.yml", *change), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=dict(ENV, PYTHONUNBUFFERED="1"))
+    out, filled = [], False
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            if line.startswith(ROLL_PLAY) and not filled:
+                subprocess.run(LAB + ["ssh", "lb1", f"fallocate -l $(( $(df --output=avail -B1 / | tail -1) - 65536 ))"
+                                      f" {FILL}"], check=True)
+                filled = True
+        rc = proc.wait()
+        out = "".join(out)
+        assert filled, "the roll play never started:\n" + out[-3000:]
+        assert rc != 0 and re.search(r"lb1: \d+ bytes free on the file system of /etc/keepalived", out), out[-3000:]
+        assert config_sha("lb1") == sha, "lb1's live configuration must be untouched"
+        assert lab_host("lb1").service("keepalived").is_running
+        assert vrrp("lb1")["VI_LAB"]["state"] == "MASTER"
+        assert "TCP  198.51.100.10:81 rr" in table("lb2") and "TCP  198.51.100.10:81 rr" not in table("lb1")
+    finally:
+        subprocess.run(LAB + ["ssh", "lb1", f"rm -f {FILL}"], check=True)
+    rc2, out2, took = playbook("reload.yml", *change)
+    result = load.stop()
+    record("master_disk_full_mid_roll", rerun_s=took, **{k: result[k] for k in (
+        "requests", "failed", "errors", "longest_gap_s")})
+    assert rc2 == 0, out2[-3000:]
+    assert "TCP  198.51.100.10:81 rr" in table("lb1")
     assert result["failed"] == 0, result
     restore()
 
