@@ -134,7 +134,7 @@ def render(inv, host="lb1") -> str:
         ansible_managed="managed", inventory_hostname=host, keepalived_router_id=host,
         keepalived_script_user="keepalived_script", keepalived_garp_master_repeat=3,
         keepalived_garp_master_refresh=0, keepalived_priority_override=0, keepalived_model_services=services,
-        keepalived_nopreempt_suspended=False,
+        keepalived_nopreempt_suspended_for=[],
         keepalived_model_scripts=scripts, keepalived_my_vrrp=mine, keepalived_sync_groups=list(groups.items()),
         keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks",
         keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"])

@@ -59,7 +59,7 @@ def render(inv: dict, host: str = HOST) -> str:
         keepalived_script_user="keepalived_script",
         keepalived_garp_master_repeat=gv.get("keepalived_garp_master_repeat", 3),
         keepalived_garp_master_refresh=gv.get("keepalived_garp_master_refresh", 0), keepalived_priority_override=0,
-        keepalived_nopreempt_suspended=False,
+        keepalived_nopreempt_suspended_for=[],
         keepalived_model_services=services, keepalived_model_scripts=normalize_vrrp_scripts(inv["lvs_vrrp_scripts"]),
         keepalived_my_vrrp=mine, keepalived_sync_groups=sorted(groups.items()),
         keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks",

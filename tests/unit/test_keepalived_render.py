@@ -47,7 +47,7 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(services=SERVICES, host="lb1", check_source="203.0.113.11", vrrp=VRRP, suspended=False) -> str:
+def render(services=SERVICES, host="lb1", check_source="203.0.113.11", vrrp=VRRP, suspended=()) -> str:
     env = environment()
     model = normalize_services(services)
     vrrp = normalize_vrrp_instances(vrrp, ["lb1", "lb2"])
@@ -55,7 +55,7 @@ def render(services=SERVICES, host="lb1", check_source="203.0.113.11", vrrp=VRRP
         ansible_managed="managed", inventory_hostname=host, keepalived_router_id=host,
         keepalived_script_user="keepalived_script", keepalived_garp_master_repeat=3,
         keepalived_garp_master_refresh=0, keepalived_priority_override=0, keepalived_model_services=model,
-        keepalived_nopreempt_suspended=suspended,
+        keepalived_nopreempt_suspended_for=list(suspended),
         keepalived_model_scripts=[], keepalived_my_vrrp=vrrp, keepalived_sync_groups=[],
         keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks",
         keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"], keepalived_check_source=check_source)
@@ -165,12 +165,13 @@ def test_only_the_first_vip_is_advertised():
     assert "198.51.100.11/24 dev lan0" in block(vi, "virtual_ipaddress_excluded {")
 
 
-@pytest.mark.parametrize("suspended", [False, True])
+@pytest.mark.parametrize("suspended", [(), ("lb2",), ("lb9",)])
 @pytest.mark.parametrize("host", ["lb1", "lb2"])
-def test_nopreempt_is_left_out_on_every_director_while_overrides_are_in_force(host, suspended):
-    """maintenance.yml sets lvs_priority_overrides; nopreempt would keep a low-priority holder MASTER, so it is
-    suspended on every director meanwhile (both start BACKUP either way: keepalived needs that for nopreempt)."""
+def test_nopreempt_is_left_out_where_maintenance_moves_a_member_away(host, suspended):
+    """maintenance.yml start lists the director it moves away: nopreempt would keep that director MASTER at
+    priority 1, so the instances it is a member of lose nopreempt on every director meanwhile; instances it has
+    no part in keep it (both start BACKUP either way: keepalived needs that for nopreempt)."""
     vrrp = [dict(VRRP[0], nopreempt=True)]
     vi = block(render(host=host, vrrp=vrrp, suspended=suspended), "vrrp_instance VI_1")
-    assert ("nopreempt" in vi) is not suspended
+    assert ("nopreempt" in vi) is ("lb2" not in suspended)
     assert "state BACKUP" in vi and "preempt_delay" not in vi

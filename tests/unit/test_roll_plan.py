@@ -245,7 +245,8 @@ def test_maintenance_settled_for_every_state_of_two_instances(phase):
     vrrp-state may report for them (MASTER, BACKUP, FAULT, absent)."""
     states = ["MASTER", "BACKUP", "FAULT", None]
     for flags in itertools.product([False, True], repeat=4):
-        vis = [{"name": f"VI_{i}", "nopreempt": flags[2 * i], "master": "lb1" if flags[2 * i + 1] else "lb2"}
+        vis = [{"name": f"VI_{i}", "nopreempt": flags[2 * i], "master": "lb1" if flags[2 * i + 1] else "lb2",
+                "priorities": {"lb1": 150 if flags[2 * i + 1] else 100, "lb2": 100 if flags[2 * i + 1] else 150}}
                for i in range(2)]
         for seen in itertools.product(states, repeat=2):
             reported = {f"VI_{i}": {"state": s} for i, s in enumerate(seen) if s is not None}
@@ -258,9 +259,21 @@ def test_maintenance_settled_for_every_state_of_two_instances(phase):
 def test_maintenance_end_accepts_a_nopreempt_instance_the_director_still_holds():
     """The CI failure on ec75f24: maintenance=end on lb2 while lb2 held VI_NOPREEMPT (an earlier keepalived kill
     moved it there): it stays there by design and the playbook must not wait for it."""
-    vis = [{"name": "VI_LAB", "nopreempt": False, "master": "lb1"},
-           {"name": "VI_NOPREEMPT", "nopreempt": True, "master": "lb1"}]
+    both = {"lb1": 150, "lb2": 100}
+    vis = [{"name": "VI_LAB", "nopreempt": False, "master": "lb1", "priorities": both},
+           {"name": "VI_NOPREEMPT", "nopreempt": True, "master": "lb1", "priorities": both}]
     states = {"VI_LAB": {"state": "BACKUP"}, "VI_NOPREEMPT": {"state": "MASTER"}}
     assert roll_plan.maintenance_unsettled(states, vis, "lb2", "end") == []
     assert roll_plan.maintenance_unsettled(states, vis, "lb2", "start") == [
         "VI_NOPREEMPT: MASTER, waiting for BACKUP"]
+
+
+@pytest.mark.parametrize("phase", ["start", "end"])
+def test_maintenance_waits_only_for_the_instances_the_director_is_a_member_of(phase):
+    """Two pairs in one fleet: lb1 has no part in lb3/lb4's instance and vrrp-state on lb1 does not report it."""
+    vis = [{"name": "VI_A", "nopreempt": False, "master": "lb1", "priorities": {"lb1": 150, "lb2": 100}},
+           {"name": "VI_B", "nopreempt": False, "master": "lb3", "priorities": {"lb3": 150, "lb4": 100}}]
+    state = "BACKUP" if phase == "start" else "MASTER"
+    assert roll_plan.maintenance_unsettled({"VI_A": {"state": state}}, vis, "lb1", phase) == []
+    assert roll_plan.maintenance_unsettled({}, vis, "lb1", phase) == [
+        f"VI_A: not running, waiting for {state}"]

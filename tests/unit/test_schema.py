@@ -40,7 +40,8 @@ MODEL_GRAMMARS = {
     "auth_user": "_AUTH_USER", "pem_certificates": "_PEM_CERTS", "pem_key": "_PEM_KEY",
 }
 # Role options that are no inventory variable: parameters a playbook passes for one task or run.
-ROLE_PARAMETERS = {"bgp_maintenance", "bgp_announce_required", "keepalived_reload_by", "keepalived_stage_running"}
+ROLE_PARAMETERS = {"bgp_maintenance", "bgp_announce_required", "keepalived_reload_by", "keepalived_stage_running",
+                   "keepalived_nopreempt_suspended_for"}
 # Schema kind -> argument_specs types it may be declared as.
 SPEC_TYPES = {"int": {"int"}, "number": {"float"}, "bool": {"bool"}, "str": {"str", "path"}, "secret": {"str"},
               "choice": {"str", "raw"}, "address": {"str"}, "addresses": {"list"},

@@ -188,10 +188,12 @@ def maintenance_unsettled(states: dict, instances: list[dict], director: str, ph
     """What still differs from a settled maintenance of `director` (its vrrp-state `states`, the inventory's
     normalized VRRP `instances`): at "start", every instance BACKUP; at "end", the instances it is the inventory
     MASTER of back to MASTER and the others BACKUP, except nopreempt instances, which stay where they went (MASTER
-    or BACKUP: their holder keeps them when a higher priority returns). Instances keepalived does not report
-    are missing."""
+    or BACKUP: their holder keeps them when a higher priority returns). Only the instances `director` is a member
+    of (named in their priorities) count; one of those keepalived does not report is not running."""
     out = []
     for vi in instances:
+        if director not in (vi.get("priorities") or {}):
+            continue
         now = (states.get(vi["name"]) or {}).get("state")
         if phase == "start" or not vi.get("nopreempt"):
             want = {"MASTER" if phase == "end" and vi.get("master") == director else "BACKUP"}
