@@ -18,7 +18,48 @@ from ansible.errors import AnsibleFilterError
 from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
-from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_adopt, model, roll_plan, status, variables
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import (keepalived_adopt, keepalived_render, model, roll_plan,
+                                                                        status, variables)
+
+
+_TEMPLATE_START = ("{{", "{%", "{#")
+
+
+def _is_plain(value) -> bool:
+    """Whether `value` is plain data that templating leaves as it is: containers of strings without a template
+    start, numbers, booleans and nulls (an encrypted vault value, a lazy container or another type is not)."""
+    if isinstance(value, str):
+        return not any(mark in value for mark in _TEMPLATE_START)
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    if hasattr(value, "_non_lazy_copy"):
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return False
+
+
+def _plain(value):
+    """An inventory value as plain data, each part read the cheapest way that gives what Ansible's templating gives.
+
+    ansible-core (2.19 on) hands filters its variables as lazy containers that template each string as it is
+    read: about 16 times the cost of the filter's own work on 2,000 services (benchmarks/scale_bench.py). A part
+    whose strings hold no template start ({{, {%, {#) templates to itself, so it is taken as stored; any other
+    part (a template, a vaulted value) is read through the container, which templates or decrypts it as always.
+    Values that are not lazy containers (older ansible-core, unit tests) are returned as they are."""
+    copy = getattr(value, "_non_lazy_copy", None)
+    if copy is None:
+        return value
+    raw = copy()
+    if _is_plain(raw):
+        return raw
+    if isinstance(raw, dict):
+        return {k: v if _is_plain(v) else _plain(value[k]) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [v if _is_plain(v) else _plain(value[i]) for i, v in enumerate(raw)]
+    return value
 
 
 def lvs_normalize_services(services, var="lvs_services"):
@@ -36,6 +77,16 @@ def lvs_normalize_vrrp(instances, hosts=None, var="lvs_vrrp_instances", scripts=
     try:
         checked = model.normalize_vrrp_scripts(scripts) if scripts is not None else None
         return model.normalize_vrrp_instances(instances, hosts, var, checked, services)
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid inventory: {exc}") from None
+
+
+def lvs_keepalived_conf(services, host, vrrp=None, scripts=None, directors=None, states=None, settings=None):
+    """Director `host`'s keepalived.conf (after the header lines) from the raw inventory variables, normalized once
+    and rendered in one pass (module_utils/lvsfleet/keepalived_render.py)."""
+    try:
+        return keepalived_render.config(_plain(services), _plain(vrrp) or [], _plain(scripts) or [], _plain(directors),
+                                        host, dict(settings or {}), _plain(states) or None)
     except model.ModelError as exc:
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
 
@@ -155,12 +206,12 @@ def lvs_check_inventory(hostvars, groups):
         directors = {}
         for host in groups.get("directors", []):
             hv = hostvars[host]
-            directors[host] = {var: hv.get(var) for var in _DIRECTOR_VARS}
+            directors[host] = {var: _plain(hv.get(var)) for var in _DIRECTOR_VARS}
         real_servers = {}
         for host in groups.get("real_servers", []):
             hv = hostvars[host]
-            real_servers[host] = {"services": hv.get("real_server_services", hv.get("lvs_services")),
-                                  "addresses": hv.get("real_server_addresses")}
+            real_servers[host] = {"services": _plain(hv.get("real_server_services", hv.get("lvs_services"))),
+                                  "addresses": _plain(hv.get("real_server_addresses"))}
         for group in ("real_servers", "client_side"):
             both = [h for h in groups.get("directors", []) if h in groups.get(group, [])]
             if both:
@@ -768,7 +819,7 @@ class FilterModule:
                 "lvs_services_from_k8s": lvs_services_from_k8s, "lvs_real_server_vips": lvs_real_server_vips,
                 "lvs_real_server_states": lvs_real_server_states,
                 "lvs_removed_real_servers": lvs_removed_real_servers, "lvs_traffic_services": lvs_traffic_services,
-                "lvs_normalize_vrrp_scripts": lvs_normalize_vrrp_scripts,
+                "lvs_normalize_vrrp_scripts": lvs_normalize_vrrp_scripts, "lvs_keepalived_conf": lvs_keepalived_conf,
                 "lvs_check_inventory": lvs_check_inventory, "lvs_unicast_sources": lvs_unicast_sources,
                 "lvs_without_checks": lvs_without_checks, "lvs_masked_diff": lvs_masked_diff,
                 "lvs_split_brain": lvs_split_brain, "lvs_adopt_merge": lvs_adopt_merge,

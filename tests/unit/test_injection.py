@@ -19,7 +19,7 @@ from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import
     ModelError, _netmask, check_inventory, normalize_services, normalize_vrrp_instances, normalize_vrrp_scripts,
     services_from_k8s,
 )
-from test_keepalived_render import ROLE_VARS, environment
+from test_keepalived_render import render_model
 
 # lb3 holds no instance of BASE: its address is the unicast peer the placeholder test writes.
 DIRECTORS = {"lb1": "198.51.100.11", "lb2": "198.51.100.12", "lb3": "198.51.100.13"}
@@ -126,18 +126,7 @@ def render(inv, host="lb1") -> str:
     check_inventory({h: {"lvs_services": inv["services"], "lvs_vrrp_instances": inv["vrrp"],
                          "lvs_vrrp_scripts": inv["scripts"], "lvs_vrrp_unicast_ip": ip} for h, ip in DIRECTORS.items()})
     mine = [vi for vi in vrrp if host in vi["priorities"]]
-    groups = {}
-    for vi in mine:
-        if vi.get("sync_group"):
-            groups.setdefault(vi["sync_group"], []).append(vi)
-    return environment().get_template("keepalived.conf.j2").render(
-        ansible_managed="managed", inventory_hostname=host, keepalived_router_id=host,
-        keepalived_script_user="keepalived_script", keepalived_garp_master_repeat=3,
-        keepalived_garp_master_refresh=0, keepalived_priority_override=0, keepalived_model_services=services,
-        keepalived_nopreempt_suspended_for=[],
-        keepalived_model_scripts=scripts, keepalived_my_vrrp=mine, keepalived_sync_groups=list(groups.items()),
-        keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks",
-        keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"])
+    return render_model(services, mine, host, scripts)
 
 
 def substituted(tree, old: str, new: str):

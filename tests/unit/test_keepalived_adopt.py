@@ -18,7 +18,7 @@ from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepa
 from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_conf as kc
 from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import ModelError, normalize_services, normalize_vrrp_instances, \
     normalize_vrrp_scripts
-from test_keepalived_render import ROLE_VARS, environment
+from test_keepalived_render import render_model
 from test_keepalived_render import render as render_lab
 
 CORPUS = Path(__file__).resolve().parent / "keepalived_corpus"
@@ -49,22 +49,11 @@ def render(inv: dict, host: str = HOST) -> str:
     vrrp = normalize_vrrp_instances(inv["lvs_vrrp_instances"], directors, scripts=inv["lvs_vrrp_scripts"],
                                     services=services)
     mine = [vi for vi in vrrp if host in vi["priorities"]]
-    groups = {}
-    for vi in mine:
-        if vi.get("sync_group"):
-            groups.setdefault(vi["sync_group"], []).append(vi)
     gv = inv["group_vars"]
-    return environment().get_template("keepalived.conf.j2").render(
-        ansible_managed="managed", inventory_hostname=host, keepalived_router_id=host,
-        keepalived_script_user="keepalived_script",
-        keepalived_garp_master_repeat=gv.get("keepalived_garp_master_repeat", 3),
-        keepalived_garp_master_refresh=gv.get("keepalived_garp_master_refresh", 0), keepalived_priority_override=0,
-        keepalived_nopreempt_suspended_for=[],
-        keepalived_model_services=services, keepalived_model_scripts=normalize_vrrp_scripts(inv["lvs_vrrp_scripts"]),
-        keepalived_my_vrrp=mine, keepalived_sync_groups=sorted(groups.items()),
-        keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks",
-        keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"],
-        keepalived_check_source=inv["host_vars"][host].get("lvs_check_source", ""))
+    return render_model(services, mine, host, normalize_vrrp_scripts(inv["lvs_vrrp_scripts"]),
+                        garp_master_repeat=gv.get("keepalived_garp_master_repeat", 3),
+                        garp_master_refresh=gv.get("keepalived_garp_master_refresh", 0),
+                        check_source=inv["host_vars"][host].get("lvs_check_source", ""))
 
 
 def reported(inv: dict) -> set[str]:

@@ -38,7 +38,7 @@ def test_the_longest_accepted_values_fit_the_buffer():
     script = ["/usr/local/bin/check", "%RS_ADDRESS%", "z" * (960 - len("/usr/local/bin/check") - 39 - 2)]
     hc = service({"type": "custom", "script": script})["health_check"]
     rendered = " ".join(hc["script"]).replace("%RS_ADDRESS%", "ffff:" * 7 + "ffff")
-    # the deepest a command is rendered: health_check.j2's misc_path inside virtual_server/real_server/MISC_CHECK
+    # the deepest a command is rendered: keepalived_render's misc_path inside virtual_server/real_server/MISC_CHECK
     assert len(f'            misc_path "{rendered}"'.encode()) <= kc.LINE_BYTES
     path = service({"type": "http", "path": "/" + "p" * 960})["health_check"]["path"]
     assert len(f"                path {path}".encode()) <= kc.LINE_BYTES

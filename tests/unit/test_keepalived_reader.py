@@ -3,6 +3,8 @@ alloc_strvec_r), and the strict reader that judges what lvsfleet renders refuses
 otherwise than it looks. Vectors: keepalived's own parser, run on each line (the project's notes on keepalived's
 reader); the two validator bypasses the security review found are among them."""
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_conf as kc
 
@@ -60,3 +62,38 @@ def test_a_special_line_after_a_brace_is_refused(text):
     # keepalived cuts a line at each unquoted brace and reads the rest as a line of its own.
     with pytest.raises(kc.ConfError, match="starts a line"):
         kc.parse(text)
+
+
+# The reader's fast paths (a line without quotes, comment characters or backslashes; a line too short to need
+# cutting) against the character-by-character readers they stand for, on lines made of what those act on.
+_LINE = st.text(alphabet=st.sampled_from(list(' \t\r\v\f\0"\\#!{}ab9/.') + ["é", "\u2028", "\udcff"]), max_size=60)
+
+
+@given(_LINE)
+def test_decomment_fast_path_reads_as_the_general_reader(line):
+    assert kc.decomment(line) == kc._decomment(line)
+
+
+@given(_LINE)
+def test_tokens_fast_path_splits_as_the_general_reader(line):
+    once = kc.decomment(line)
+    try:
+        general = kc._tokens(once)
+    except kc.ConfError:
+        general = "refused"
+    try:
+        fast = kc.tokens(once)
+    except kc.ConfError:
+        fast = "refused"
+    assert fast == general
+
+
+_LONG = st.lists(st.sampled_from(["é", "a", "\0", "\r", "\U0001f600", "#", "ab" * 40]), min_size=100,
+                 max_size=400).map("".join)
+
+
+@given(st.lists(st.one_of(_LINE, _LONG), max_size=4))
+def test_physical_lines_fast_path_cuts_as_keepalived_does(lines_):
+    text = "\n".join(lines_)
+    general = [(n, chunk) for n, line in enumerate(text.split("\n"), 1) for chunk in kc._chunks(line)]
+    assert list(kc.physical_lines(text)) == general

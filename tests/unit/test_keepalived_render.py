@@ -1,20 +1,21 @@
 """keepalived.conf rendering from the model: virtual_server_group, digest checks, mysql credentials by file.
 
-The role's templates rendered with Jinja2 the way Ansible's template module does (trim_blocks), with
-Ansible's core filters and tests; keepalived itself judges the result in the lab (keepalived --config-test).
+The role's keepalived.conf.j2 renders its header and then module_utils/lvsfleet/keepalived_render.py's text;
+these tests call the renderer directly. keepalived itself judges the result (test_keepalived_adopt: every
+adopted rendering; the gate's keepalived --config-test in the lab).
 """
 import importlib.machinery
 import importlib.util
+import os
 import re
+import subprocess
 from pathlib import Path
 
-import jinja2
 import pytest
 import yaml
-from ansible.plugins.filter.core import FilterModule as CoreFilters
-from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
-from ansible.plugins.test.core import TestModule as CoreTests
 
+from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import keepalived_render
+from conftest import tool
 from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet.model import normalize_services, normalize_vrrp_instances
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,27 +39,23 @@ SERVICES = [
 ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
 
 
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROLE / "templates")), trim_blocks=True,
-                             undefined=jinja2.StrictUndefined)
-    env.filters.update(CoreFilters().filters())
-    env.filters.update(MathFilters().filters())
-    env.tests.update(CoreTests().tests())
-    return env
+SETTINGS = {"router_id": "lb1", "script_user": "keepalived_script", "garp_master_repeat": 3, "garp_master_refresh": 0,
+            "priority_override": 0, "nopreempt_suspended_for": [],
+            "check_credentials_dir": "/etc/keepalived/lvsfleet-checks",
+            "check_source": "", "syslog_probe": ROLE_VARS["keepalived_syslog_probe"]}
+
+
+def render_model(model_services, my_vrrp, host="lb1", scripts=(), **settings) -> str:
+    """What the role's keepalived.conf.j2 renders after its header (module_utils/lvsfleet/keepalived_render.py)
+    for director `host` from a normalized model; `settings` override SETTINGS (router_id is the host's)."""
+    return keepalived_render.render(model_services, my_vrrp, list(scripts), host,
+                                    {**SETTINGS, "router_id": host, **settings})
 
 
 def render(services=SERVICES, host="lb1", check_source="203.0.113.11", vrrp=VRRP, suspended=()) -> str:
-    env = environment()
     model = normalize_services(services)
     vrrp = normalize_vrrp_instances(vrrp, ["lb1", "lb2"])
-    return env.get_template("keepalived.conf.j2").render(
-        ansible_managed="managed", inventory_hostname=host, keepalived_router_id=host,
-        keepalived_script_user="keepalived_script", keepalived_garp_master_repeat=3,
-        keepalived_garp_master_refresh=0, keepalived_priority_override=0, keepalived_model_services=model,
-        keepalived_nopreempt_suspended_for=list(suspended),
-        keepalived_model_scripts=[], keepalived_my_vrrp=vrrp, keepalived_sync_groups=[],
-        keepalived_check_credentials_dir="/etc/keepalived/lvsfleet-checks",
-        keepalived_syslog_probe=ROLE_VARS["keepalived_syslog_probe"], keepalived_check_source=check_source)
+    return render_model(model, vrrp, host, check_source=check_source, nopreempt_suspended_for=list(suspended))
 
 
 def block(text: str, header: str) -> str:
@@ -175,3 +172,36 @@ def test_nopreempt_is_left_out_where_maintenance_moves_a_member_away(host, suspe
     vi = block(render(host=host, vrrp=vrrp, suspended=suspended), "vrrp_instance VI_1")
     assert ("nopreempt" in vi) is ("lb2" not in suspended)
     assert "state BACKUP" in vi and "preempt_delay" not in vi
+
+
+def test_the_filter_reads_templated_and_vaulted_inventory_values_as_ansible_does(tmp_path):
+    """Through ansible-playbook: lvs_keepalived_conf reads strings without a template start as stored and hands
+    the others (a template, a vaulted value) to Ansible; both inventories render the same file."""
+    password = tmp_path / "vault-password"
+    password.write_text("unit-test-only\n")
+    vaulted = subprocess.run([tool("ansible-vault"), "encrypt_string", "--vault-password-file", str(password),
+                              "/health", "--name", "health_path"], capture_output=True, text=True, check=True).stdout
+    plain = [{"name": "web", "vip": "198.51.100.10", "port": 80, "health_check": {"type": "http", "path": "/health"},
+              "real_servers": [{"address": "203.0.113.21", "port": 8080}, "203.0.113.22"]}]
+    templated = [{"name": "web", "vip": "{{ '198.51.100.' ~ (5 * 2) }}", "port": "{{ web_port }}",
+                  "health_check": {"type": "http", "path": "{{ health_path }}"},
+                  "real_servers": [{"address": "203.0.113.21", "port": "{{ web_port * 101 }}"}, "203.0.113.22"]}]
+    settings = dict(SETTINGS, check_source="203.0.113.11")
+    (tmp_path / "vars.yml").write_text(yaml.safe_dump({"web_port": 80, "plain": plain, "templated": templated,
+                                                       "vrrp": VRRP, "settings": settings}) + vaulted)
+    (tmp_path / "play.yml").write_text(yaml.safe_dump([{
+        "hosts": "localhost", "gather_facts": False, "vars_files": ["vars.yml"],
+        "tasks": [{"ansible.builtin.copy": {
+            "content": "{{ %s | lvsfleet.lvs.lvs_keepalived_conf('lb1', vrrp=vrrp, settings=settings, "
+                       "directors={'lb1': none, 'lb2': none}) }}" % name, "dest": f"{tmp_path}/{name}.conf"}}
+            for name in ("plain", "templated")]}]))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROLE.parents[1] / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
+    run = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "-c", "local", "--vault-password-file",
+                          str(password), str(tmp_path / "play.yml")], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    expected = render(plain, check_source="203.0.113.11")
+    assert (tmp_path / "plain.conf").read_text() == expected
+    assert (tmp_path / "templated.conf").read_text() == expected
+    assert "connect_port 8080" in expected and "path /health" in expected

@@ -81,3 +81,28 @@ def test_the_gate_s_sysctl_profiles_are_the_role_s():
                            / "argument_specs.yml").read_text())
     options = spec["argument_specs"]["main"]["options"]
     assert tuple(options["lvs_director_sysctl_profile"]["choices"]) == SYSCTL_PROFILES
+
+
+def test_the_inventory_check_normalizes_each_distinct_service_list_once(monkeypatch):
+    """Real servers reading the directors' lvs_services (the usual case) reuse the directors' model: a fleet of
+    many real servers costs one normalization per distinct list, and a real server's own list is still checked
+    under its own name."""
+    from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import model
+
+    services = [{"name": "web", "vip": "198.51.100.10", "port": 80, "forwarding": "dr",
+                 "real_servers": ["203.0.113.21", "203.0.113.22"]}]
+    vrrp = [{"name": "VI_1", "interface": "lan0", "virtual_router_id": 51, "priorities": {"lb1": 150, "lb2": 100},
+             "virtual_ipaddresses": ["198.51.100.10/24"]}]
+    directors = {h: {"lvs_services": services, "lvs_vrrp_instances": vrrp} for h in ("lb1", "lb2")}
+    calls = []
+    real = model.normalize_services
+    monkeypatch.setattr(model, "normalize_services", lambda s, var="lvs_services": calls.append(var) or real(s, var))
+    same = {f"rs{i}": {"services": [dict(services[0])], "addresses": None} for i in range(50)}
+    model.check_inventory(directors, same)
+    assert calls == ["lvs_services"]
+    other = dict(same, rs99={"services": [dict(services[0], port=8080)], "addresses": None})
+    model.check_inventory(directors, other)
+    assert calls[1:] == ["lvs_services", "rs99: real_server_services"]
+    bad = dict(same, rs99={"services": [dict(services[0], port="http")], "addresses": None})
+    with pytest.raises(ModelError, match=r"rs99: real_server_services\[0\] \(web\)\.port"):
+        model.check_inventory(directors, bad)

@@ -1409,9 +1409,15 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
             if target not in directors:
                 raise ModelError(f"lvs_priority_overrides.{target}: {target!r} is not a director")
             _int("lvs_priority_overrides", prio, 0, 254, target)
+    # Real servers usually read the directors' lvs_services: each distinct list is normalized once (a fleet of
+    # hundreds of real servers would otherwise normalize every service once per real server).
+    normalized = [(model.get("lvs_services"), services)]
     for host, rs in (real_servers or {}).items():
         addresses = rs.get("addresses")
-        rs_services = normalize_services(rs.get("services"), f"{host}: real_server_services")
+        rs_services = next((done for raw, done in normalized if raw == rs.get("services")), None)
+        if rs_services is None:
+            rs_services = normalize_services(rs.get("services"), f"{host}: real_server_services")
+            normalized.append((rs.get("services"), rs_services))
         if addresses:
             _list(f"{host}: real_server_addresses", addresses, "addresses")
             for j, a in enumerate(addresses):
