@@ -22,6 +22,8 @@ from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import (keep
                                                                         status, variables)
 
 
+# What makes Ansible treat a string as a possible template: a start of Jinja's syntax, or a leading "#jinja2:"
+# header that may redefine it.
 _TEMPLATE_START = ("{{", "{%", "{#")
 
 
@@ -29,7 +31,7 @@ def _is_plain(value) -> bool:
     """Whether `value` is plain data that templating leaves as it is: containers of strings without a template
     start, numbers, booleans and nulls (an encrypted vault value, a lazy container or another type is not)."""
     if isinstance(value, str):
-        return not any(mark in value for mark in _TEMPLATE_START)
+        return not (any(mark in value for mark in _TEMPLATE_START) or value.startswith("#jinja2:"))
     if value is None or isinstance(value, (bool, int, float)):
         return True
     if hasattr(value, "_non_lazy_copy"):
@@ -85,8 +87,16 @@ def lvs_keepalived_conf(services, host, vrrp=None, scripts=None, directors=None,
     """Director `host`'s keepalived.conf (after the header lines) from the raw inventory variables, normalized once
     and rendered in one pass (module_utils/lvsfleet/keepalived_render.py)."""
     try:
-        return keepalived_render.config(_plain(services), _plain(vrrp) or [], _plain(scripts) or [], _plain(directors),
-                                        host, dict(settings or {}), _plain(states) or None)
+        model_services = model.normalize_services(_plain(services))
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid inventory: {exc}") from None
+    try:
+        model_services = model.apply_real_server_states(model_services, _plain(states))
+    except model.ModelError as exc:
+        raise AnsibleFilterError(f"invalid real server states: {exc}") from None
+    try:
+        return keepalived_render.config(model_services, _plain(vrrp), _plain(scripts), _plain(directors), host,
+                                        dict(settings or {}))
     except model.ModelError as exc:
         raise AnsibleFilterError(f"invalid inventory: {exc}") from None
 

@@ -205,3 +205,28 @@ def test_the_filter_reads_templated_and_vaulted_inventory_values_as_ansible_does
     assert (tmp_path / "plain.conf").read_text() == expected
     assert (tmp_path / "templated.conf").read_text() == expected
     assert "connect_port 8080" in expected and "path /health" in expected
+
+
+def test_sync_groups_keep_the_earlier_order_and_names_differing_in_case_stay_apart():
+    """Ordered by name without case (the earlier templates' Jinja groupby, so an upgrade changes no file); 'SG'
+    and 'sg' are two groups, as keepalived compares names (groupby had merged them into one)."""
+    def vi(name, vrid, group):
+        return {"name": name, "interface": "lan0", "virtual_router_id": vrid, "sync_group": group,
+                "priorities": {"lb1": 150, "lb2": 100}, "virtual_ipaddresses": [f"198.51.100.{vrid}/24"]}
+    vrrp = normalize_vrrp_instances([vi("a1", 11, "Web"), vi("b1", 21, "db"), vi("a2", 12, "Web"), vi("b2", 22, "db"),
+                                     vi("c1", 31, "SG"), vi("c2", 32, "SG"), vi("d1", 41, "sg"), vi("d2", 42, "sg")],
+                                    ["lb1", "lb2"])
+    text = render_model([], vrrp)
+    groups = re.findall(r"^vrrp_sync_group (\S+) \{\n    group \{\n((?:        \S+\n)+)", text, re.M)
+    assert [(g, members.split()) for g, members in groups] == [
+        ("db", ["b1", "b2"]), ("SG", ["c1", "c2"]), ("sg", ["d1", "d2"]), ("Web", ["a1", "a2"])]
+
+
+def test_a_jinja2_header_is_left_to_ansible():
+    """A string Ansible may template (a Jinja start, or a leading #jinja2: header that redefines the delimiters)
+    is never taken as stored."""
+    from ansible_collections.lvsfleet.lvs.plugins.filter.lvs import _is_plain
+
+    assert _is_plain(["203.0.113.21", {"port": 80, "weight": 1.5, "on": True, "none": None}])
+    for text in ("{{ x }}", "a{%", "{# c #}", "#jinja2:variable_start_string:'[['\n[[ x ]]"):
+        assert not _is_plain([{"path": text}])

@@ -106,3 +106,20 @@ def test_the_inventory_check_normalizes_each_distinct_service_list_once(monkeypa
     bad = dict(same, rs99={"services": [dict(services[0], port="http")], "addresses": None})
     with pytest.raises(ModelError, match=r"rs99: real_server_services\[0\] \(web\)\.port"):
         model.check_inventory(directors, bad)
+
+
+@pytest.mark.parametrize("field,value", [("port", 80.0), ("inhibit_on_failure", 0), ("quorum", True)])
+def test_a_real_server_list_equal_only_in_python_is_still_checked(field, value):
+    """80.0 == 80 and 0 == False in Python: a real server's list that differs from the directors' only so is
+    checked on its own, and refused where the model refuses the value."""
+    from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import model
+
+    svc = {"name": "web", "vip": "198.51.100.10", "port": 80, "forwarding": "dr", "inhibit_on_failure": False,
+           "quorum": 1, "real_servers": ["203.0.113.21"]}
+    vrrp = [{"name": "VI_1", "interface": "lan0", "virtual_router_id": 51, "priorities": {"lb1": 150, "lb2": 100},
+             "virtual_ipaddresses": ["198.51.100.10/24"]}]
+    directors = {h: {"lvs_services": [svc], "lvs_vrrp_instances": vrrp} for h in ("lb1", "lb2")}
+    twin = dict(svc, **{field: value})
+    assert twin == svc
+    with pytest.raises(ModelError, match=rf"rs1: real_server_services\[0\] \(web\)\.{field}"):
+        model.check_inventory(directors, {"rs1": {"services": [twin], "addresses": None}})

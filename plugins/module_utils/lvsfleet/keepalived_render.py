@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 """keepalived.conf from the normalized model, in one pass of Python (the role's keepalived.conf.j2 calls it).
 
-    config(services, vrrp_instances, scripts, directors, host, settings, states=None) -> str
+    config(model_services, vrrp_instances, scripts, directors, host, settings) -> str
     render(model_services, my_vrrp, model_scripts, host, settings) -> str
 
-`config` takes the inventory's raw variables (lvs_services, lvs_vrrp_instances, lvs_vrrp_scripts; `directors`
-is {director: lvs_vrrp_unicast_ip or None}), normalizes them once (model.py) with this run's real-server
-`states` and renders the configuration of director `host`. `render` renders an already normalized model.
+`config` takes the normalized services (model.normalize_services, with this run's real-server states applied)
+and the inventory's raw lvs_vrrp_instances and lvs_vrrp_scripts (`directors`: {director: lvs_vrrp_unicast_ip or
+None}), normalizes those and renders the configuration of director `host`. `render` renders a normalized model
+(`my_vrrp`: the director's own instances).
 `settings`: router_id, script_user, garp_master_repeat, garp_master_refresh, priority_override,
 nopreempt_suspended_for, check_credentials_dir, check_source, syslog_probe (the role's keepalived_* values).
 
@@ -46,14 +47,13 @@ def _int(value) -> int:
             return 0
 
 
-def config(services, vrrp_instances, scripts, directors, host: str, settings: dict, states=None) -> str:
-    """The configuration of director `host`, from the raw inventory variables."""
-    model_services = model.normalize_services(services)
-    if states:
-        model_services = model.apply_real_server_states(model_services, states)
+def config(model_services: list, vrrp_instances, scripts, directors, host: str, settings: dict) -> str:
+    """The configuration of director `host`: the normalized services (real-server states applied), and the raw
+    VRRP instances and scripts, normalized here."""
     model_scripts = model.normalize_vrrp_scripts(scripts)
-    instances = model.normalize_vrrp_instances(vrrp_instances, directors, "lvs_vrrp_instances", model_scripts,
-                                               model_services)
+    # scripts None: track_scripts are not checked against them (lvs_normalize_vrrp's reading).
+    instances = model.normalize_vrrp_instances(vrrp_instances, directors, "lvs_vrrp_instances",
+                                               None if scripts is None else model_scripts, model_services)
     mine = [vi for vi in instances if host in vi["priorities"]]
     return render(model_services, mine, model_scripts, host, settings)
 
@@ -76,7 +76,9 @@ def render(model_services: list, my_vrrp: list, model_scripts: list, host: str, 
     for vi in my_vrrp:
         if "sync_group" in vi:
             groups.setdefault(vi["sync_group"], []).append(vi)
-    for group in sorted(groups):
+    # Ordered as the earlier templates' Jinja groupby ordered them (by the name without case, so an upgrade
+    # changes no file); names that differ only in case are two groups, as keepalived reads them (groupby merged them).
+    for group in sorted(groups, key=lambda name: (name.lower(), name)):
         w(f"vrrp_sync_group {group} {{")
         w("    group {")
         for vi in groups[group]:

@@ -1414,7 +1414,7 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
     normalized = [(model.get("lvs_services"), services)]
     for host, rs in (real_servers or {}).items():
         addresses = rs.get("addresses")
-        rs_services = next((done for raw, done in normalized if raw == rs.get("services")), None)
+        rs_services = next((done for raw, done in normalized if _same(raw, rs.get("services"))), None)
         if rs_services is None:
             rs_services = normalize_services(rs.get("services"), f"{host}: real_server_services")
             normalized.append((rs.get("services"), rs_services))
@@ -1425,6 +1425,25 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
                     raise ModelError(f"{host}: real_server_addresses[{j}]: {_show(a)} is not an address")
             real_server_vips(rs_services, addresses)
     return {"services": services, "vrrp": vrrp, "scripts": scripts, "bgp": bgp}
+
+
+def _same(a, b) -> bool:
+    """The same inventory value: equal, with the same kind of value throughout (80 and 80.0, 0 and False are
+    equal in Python but not to the model's checks). The same objects (a list shared by group variables) are."""
+    if a is b:
+        return True
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(_same, a, b))
+    return _value_kind(a) == _value_kind(b) and a == b
+
+
+def _value_kind(value) -> str:
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind.__name__
+    return type(value).__name__
 
 
 def _unicast_peers_are_directors(instances, unicast: dict) -> None:
