@@ -179,8 +179,13 @@ def test_the_filter_reads_templated_and_vaulted_inventory_values_as_ansible_does
     the others (a template, a vaulted value) to Ansible; both inventories render the same file."""
     password = tmp_path / "vault-password"
     password.write_text("unit-test-only\n")
+    # This test's vault only (`make test` exports the lab's vault identity for the lab's runs).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_VAULT")}
+    env.update(ANSIBLE_CONFIG=str(ROLE.parents[1] / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
     vaulted = subprocess.run([tool("ansible-vault"), "encrypt_string", "--vault-password-file", str(password),
-                              "/health", "--name", "health_path"], capture_output=True, text=True, check=True).stdout
+                              "/health", "--name", "health_path"], capture_output=True, text=True, env=env,
+                             check=True).stdout
     plain = [{"name": "web", "vip": "198.51.100.10", "port": 80, "health_check": {"type": "http", "path": "/health"},
               "real_servers": [{"address": "203.0.113.21", "port": 8080}, "203.0.113.22"]}]
     templated = [{"name": "web", "vip": "{{ '198.51.100.' ~ (5 * 2) }}", "port": "{{ web_port }}",
@@ -195,8 +200,6 @@ def test_the_filter_reads_templated_and_vaulted_inventory_values_as_ansible_does
             "content": "{{ %s | lvsfleet.lvs.lvs_keepalived_conf('lb1', vrrp=vrrp, settings=settings, "
                        "directors={'lb1': none, 'lb2': none}) }}" % name, "dest": f"{tmp_path}/{name}.conf"}}
             for name in ("plain", "templated")]}]))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROLE.parents[1] / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
     run = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "-c", "local", "--vault-password-file",
                           str(password), str(tmp_path / "play.yml")], capture_output=True, text=True, env=env,
                          cwd=tmp_path, timeout=300)
