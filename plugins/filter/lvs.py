@@ -24,14 +24,18 @@ from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import (keep
 
 # What makes Ansible treat a string as a possible template: a start of Jinja's syntax, or a leading "#jinja2:"
 # header that may redefine it.
-_TEMPLATE_START = ("{{", "{%", "{#")
+_TEMPLATE_MARKERS = ("{{", "{%", "{#")
+
+
+def _may_template(text: str) -> bool:
+    return any(m in text for m in _TEMPLATE_MARKERS) or text.startswith("#jinja2:")
 
 
 def _is_plain(value) -> bool:
     """Whether `value` is plain data that templating leaves as it is: containers of strings without a template
     start, numbers, booleans and nulls (an encrypted vault value, a lazy container or another type is not)."""
     if isinstance(value, str):
-        return not (any(mark in value for mark in _TEMPLATE_START) or value.startswith("#jinja2:"))
+        return not _may_template(value)
     if value is None or isinstance(value, (bool, int, float)):
         return True
     if hasattr(value, "_non_lazy_copy"):
@@ -48,7 +52,7 @@ def _plain(value):
 
     ansible-core (2.19 on) hands filters its variables as lazy containers that template each string as it is
     read: about 16 times the cost of the filter's own work on 2,000 services (benchmarks/scale_bench.py). A part
-    whose strings hold no template start ({{, {%, {#) templates to itself, so it is taken as stored; any other
+    whose strings hold no template start ({{, {%, {#, a leading #jinja2:) templates to itself, so it is taken as stored; any other
     part (a template, a vaulted value) is read through the container, which templates or decrypts it as always.
     Values that are not lazy containers (older ansible-core, unit tests) are returned as they are."""
     copy = getattr(value, "_non_lazy_copy", None)
@@ -439,9 +443,6 @@ def lvs_unicast_sources(directors, hostvars):
     return {host: hostvars[host].get("lvs_vrrp_unicast_ip") for host in directors}
 
 
-_TEMPLATE_MARKERS = ("{{", "{%", "{#")
-
-
 def _strings(value):
     if isinstance(value, str):
         yield value
@@ -456,7 +457,7 @@ def _strings(value):
 
 def _templated(value) -> str | None:
     """The first string in `value` that Ansible would evaluate as a template, if any."""
-    return next((t for t in _strings(value) if any(m in t for m in _TEMPLATE_MARKERS)), None)
+    return next((t for t in _strings(value) if _may_template(t)), None)
 
 
 def _peel(items: list, check, leave_out) -> list:

@@ -123,3 +123,17 @@ def test_a_real_server_list_equal_only_in_python_is_still_checked(field, value):
     assert twin == svc
     with pytest.raises(ModelError, match=rf"rs1: real_server_services\[0\] \(web\)\.{field}"):
         model.check_inventory(directors, {"rs1": {"services": [twin], "addresses": None}})
+
+
+def test_a_director_whose_list_is_equal_only_in_python_differs():
+    """Only the first director's lists are normalized; another director's must be the same values of the same
+    kinds (80.0 is not 80 to the model), or it would be rendered from a list nobody checked."""
+    from ansible_collections.lvsfleet.lvs.plugins.module_utils.lvsfleet import model
+
+    svc = {"name": "web", "vip": "198.51.100.10", "port": 80, "forwarding": "dr", "real_servers": ["203.0.113.21"]}
+    vrrp = [{"name": "VI_1", "interface": "lan0", "virtual_router_id": 51, "priorities": {"lb1": 150, "lb2": 100},
+             "virtual_ipaddresses": ["198.51.100.10/24"]}]
+    directors = {"lb1": {"lvs_services": [svc], "lvs_vrrp_instances": vrrp},
+                 "lb2": {"lvs_services": [dict(svc, port=80.0)], "lvs_vrrp_instances": vrrp}}
+    with pytest.raises(ModelError, match="lb2: lvs_services differs from lb1's"):
+        model.check_inventory(directors)

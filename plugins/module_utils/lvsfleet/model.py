@@ -1380,7 +1380,7 @@ def check_inventory(directors: dict, real_servers: dict | None = None) -> dict:
     first = names[0]
     for host in names[1:]:
         for var in DIRECTOR_SHARED:
-            if directors[host].get(var) != directors[first].get(var):
+            if not _same(directors[host].get(var), directors[first].get(var)):
                 raise ModelError(f"{host}: {var} differs from {first}'s; define it for the whole directors group")
     unicast = {h: directors[h].get("lvs_vrrp_unicast_ip") for h in names}
     model = directors[first]
